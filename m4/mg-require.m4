@@ -1,0 +1,39 @@
+dnl Dependency checks that stop configure with one line naming the Debian
+dnl package to install, instead of a compiler error half-way through make.
+
+AC_DEFUN([MG_REQUIRE_DOVECOT],[
+	AS_IF([test "x$with_dovecot" = "x"], [with_dovecot=/usr/lib/dovecot])
+	AS_IF([test ! -f "$with_dovecot/dovecot-config"],
+	      [AC_MSG_ERROR([$with_dovecot/dovecot-config not found: install the Debian package dovecot-dev (or pass --with-dovecot=DIR)])])
+	DC_DOVECOT
+	DC_DOVECOT_MODULEDIR
+	AS_IF([test ! -f "$dovecot_pkgincludedir/auth-common.h"],
+	      [AC_MSG_ERROR([$dovecot_pkgincludedir/auth-common.h not found: install the Debian package dovecot-dev])])
+	authdb_moduledir="$dovecot_moduledir/auth"
+	AC_SUBST([authdb_moduledir])
+])
+
+AC_DEFUN([MG_REQUIRE_LDAP],[
+	AC_CHECK_HEADER([ldap.h], [],
+		[AC_MSG_ERROR([ldap.h not found: install the Debian package libldap-dev])])
+	AC_CHECK_LIB([ldap], [ldap_initialize], [LDAP_LIBS="-lldap -llber"],
+		[AC_MSG_ERROR([libldap not found: install the Debian package libldap-dev])])
+	AC_SUBST([LDAP_LIBS])
+])
+
+AC_DEFUN([MG_REQUIRE_GLIB],[
+	PKG_CHECK_MODULES([GLIB], [glib-2.0 >= 2.66], [],
+		[AC_MSG_ERROR([glib-2.0 >= 2.66 not found: install the Debian package libglib2.0-dev])])
+])
+
+dnl --enable-sanitizers builds everything with ASan and UBSan.
+AC_DEFUN([MG_SANITIZERS],[
+	AC_ARG_ENABLE([sanitizers],
+		[AS_HELP_STRING([--enable-sanitizers], [build with AddressSanitizer and UndefinedBehaviorSanitizer])],
+		[], [enable_sanitizers=no])
+	SANITIZER_CFLAGS=""
+	AS_IF([test "x$enable_sanitizers" = "xyes"],
+	      [SANITIZER_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"])
+	AC_SUBST([SANITIZER_CFLAGS])
+	AM_CONDITIONAL([SANITIZERS], [test "x$enable_sanitizers" = "xyes"])
+])

@@ -1,0 +1,366 @@
+/* Settings validation: one key at a time, then the whole. */
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mg-filter.h"
+#include "mg-config.h"
+
+enum mg_config_type {
+	MG_CONFIG_STRING,
+	MG_CONFIG_FILTER,
+	MG_CONFIG_URIS,
+	MG_CONFIG_BOOL,
+	MG_CONFIG_COUNT,
+	MG_CONFIG_MSECS,
+	MG_CONFIG_SCOPE,
+	MG_CONFIG_PROFILE,
+	MG_CONFIG_REFUSAL,
+};
+
+struct mg_config_key {
+	const char *name;
+	enum mg_config_type type;
+	size_t offset;
+};
+
+#define KEY(name, type) { #name, type, offsetof(struct mg_config, name) }
+
+static const struct mg_config_key config_keys[] = {
+	KEY(uris, MG_CONFIG_URIS),
+	KEY(dn, MG_CONFIG_STRING),
+	KEY(dnpass, MG_CONFIG_STRING),
+	KEY(base, MG_CONFIG_STRING),
+	KEY(scope, MG_CONFIG_SCOPE),
+	KEY(pass_filter, MG_CONFIG_FILTER),
+	KEY(user_filter, MG_CONFIG_FILTER),
+	KEY(pass_attrs, MG_CONFIG_STRING),
+	KEY(user_attrs, MG_CONFIG_STRING),
+	KEY(iterate_filter, MG_CONFIG_FILTER),
+	KEY(iterate_attrs, MG_CONFIG_STRING),
+	KEY(default_pass_scheme, MG_CONFIG_STRING),
+	KEY(auth_bind, MG_CONFIG_BOOL),
+	KEY(auth_bind_userdn, MG_CONFIG_STRING),
+	KEY(recipient_profile, MG_CONFIG_PROFILE),
+	KEY(custom_recipient_match, MG_CONFIG_FILTER),
+	KEY(mailbox_match, MG_CONFIG_FILTER),
+	KEY(custom_recipient_result, MG_CONFIG_REFUSAL),
+	KEY(custom_recipient_reason, MG_CONFIG_STRING),
+	KEY(connections, MG_CONFIG_COUNT),
+	KEY(max_pending, MG_CONFIG_COUNT),
+	{ "request_timeout", MG_CONFIG_MSECS,
+	  offsetof(struct mg_config, request_timeout_msecs) },
+};
+
+/* The same defaults as Dovecot's LDAP driver where the key is shared, so a
+   dovecot-ldap.conf.ext moves over unchanged. */
+static const struct {
+	const char *key, *value;
+} config_defaults[] = {
+	{ "scope", "subtree" },
+	{ "pass_filter", "(&(objectClass=posixAccount)(uid=%u))" },
+	{ "user_filter", "(&(objectClass=posixAccount)(uid=%u))" },
+	{ "user_attrs", "homeDirectory=home,uidNumber=uid,gidNumber=gid" },
+	{ "iterate_filter", "(objectClass=posixAccount)" },
+	{ "iterate_attrs", "uid=user" },
+	{ "default_pass_scheme", "CRYPT" },
+	{ "recipient_profile", "none" },
+	{ "custom_recipient_result", "failure" },
+	{ "custom_recipient_reason",
+	  "The requested mailbox is not available on this server." },
+	{ "connections", "2" },
+	{ "max_pending", "256" },
+	{ "request_timeout", "5s" },
+};
+
+static const struct mg_config_key *config_key_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(config_keys) / sizeof(*config_keys); i++) {
+		if (strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	}
+	return NULL;
+}
+
+static bool parse_bool(const char *value, bool *result_r)
+{
+	if (strcmp(value, "yes") == 0 || strcmp(value, "y") == 0) {
+		*result_r = true;
+		return true;
+	}
+	if (strcmp(value, "no") == 0 || strcmp(value, "n") == 0) {
+		*result_r = false;
+		return true;
+	}
+	return false;
+}
+
+static bool parse_count(const char *value, unsigned int *count_r)
+{
+	char *end;
+	unsigned long n;
+
+	if (value[0] < '0' || value[0] > '9')
+		return false;
+	errno = 0;
+	n = strtoul(value, &end, 10);
+	if (errno != 0 || *end != '\0' || n == 0 || n > 100000)
+		return false;
+	*count_r = (unsigned int)n;
+	return true;
+}
+
+/* "5", "5s", "5 secs", "500ms", "500 msecs": the forms an admin types in
+   Dovecot's own settings. */
+static bool parse_msecs(const char *value, unsigned int *msecs_r)
+{
+	static const struct {
+		const char *unit;
+		unsigned long factor;
+	} units[] = {
+		{ "", 1000 }, { "s", 1000 }, { "sec", 1000 }, { "secs", 1000 },
+		{ "ms", 1 }, { "msec", 1 }, { "msecs", 1 },
+	};
+	char *end;
+	unsigned long n;
+
+	if (value[0] < '0' || value[0] > '9')
+		return false;
+	errno = 0;
+	n = strtoul(value, &end, 10);
+	if (errno != 0 || n > 3600UL * 1000)
+		return false;
+	while (*end == ' ')
+		end++;
+	for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++) {
+		if (strcmp(end, units[i].unit) == 0) {
+			n *= units[i].factor;
+			if (n == 0 || n > 3600UL * 1000)
+				return false;
+			*msecs_r = (unsigned int)n;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool uri_scheme_valid(const char *uri, size_t len)
+{
+	static const char *const schemes[] = {
+		"ldap://", "ldaps://", "ldapi://"
+	};
+
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(*schemes); i++) {
+		size_t n = strlen(schemes[i]);
+
+		if (len >= n && strncmp(uri, schemes[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool validate_uris(const char *value, struct mg_error *error_r)
+{
+	const char *p = value;
+	unsigned int count = 0;
+
+	while (*p != '\0') {
+		size_t len;
+
+		p += strspn(p, " \t");
+		len = strcspn(p, " \t");
+		if (len == 0)
+			break;
+		if (!uri_scheme_valid(p, len)) {
+			mg_error_set(error_r, "uris: '%.*s' is not an ldap://, "
+				     "ldaps:// or ldapi:// URI", (int)len, p);
+			return false;
+		}
+		count++;
+		p += len;
+	}
+	if (count == 0) {
+		mg_error_set(error_r, "uris: no URI given");
+		return false;
+	}
+	return true;
+}
+
+static bool validate_filter(const char *key, const char *value,
+			    struct mg_error *error_r)
+{
+	struct mg_error error;
+	struct mg_filter *filter;
+
+	filter = mg_filter_parse(value, &error);
+	if (filter == NULL) {
+		mg_error_set(error_r, "%s: invalid LDAP filter: %s",
+			     key, error.message);
+		return false;
+	}
+	mg_filter_free(&filter);
+	return true;
+}
+
+static bool set_string(char **field, const char *value,
+		       struct mg_error *error_r)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL) {
+		mg_error_set(error_r, "out of memory");
+		return false;
+	}
+	free(*field);
+	*field = copy;
+	return true;
+}
+
+static bool config_set_typed(struct mg_config *config,
+			     const struct mg_config_key *key,
+			     const char *value, struct mg_error *error_r)
+{
+	void *field = (char *)config + key->offset;
+
+	switch (key->type) {
+	case MG_CONFIG_FILTER:
+		if (!validate_filter(key->name, value, error_r))
+			return false;
+		return set_string(field, value, error_r);
+	case MG_CONFIG_URIS:
+		if (!validate_uris(value, error_r))
+			return false;
+		return set_string(field, value, error_r);
+	case MG_CONFIG_STRING:
+		return set_string(field, value, error_r);
+	case MG_CONFIG_BOOL:
+		if (parse_bool(value, field))
+			return true;
+		mg_error_set(error_r, "%s: expected yes or no, got '%s'",
+			     key->name, value);
+		return false;
+	case MG_CONFIG_COUNT:
+		if (parse_count(value, field))
+			return true;
+		mg_error_set(error_r, "%s: expected a number from 1 to 100000, "
+			     "got '%s'", key->name, value);
+		return false;
+	case MG_CONFIG_MSECS:
+		if (parse_msecs(value, field))
+			return true;
+		mg_error_set(error_r, "%s: expected a time such as 5s or "
+			     "500ms (at most 1 hour), got '%s'",
+			     key->name, value);
+		return false;
+	case MG_CONFIG_SCOPE:
+		if (strcmp(value, "base") == 0)
+			*(enum mg_scope *)field = MG_SCOPE_BASE;
+		else if (strcmp(value, "onelevel") == 0 ||
+			 strcmp(value, "one") == 0)
+			*(enum mg_scope *)field = MG_SCOPE_ONELEVEL;
+		else if (strcmp(value, "subtree") == 0 ||
+			 strcmp(value, "sub") == 0)
+			*(enum mg_scope *)field = MG_SCOPE_SUBTREE;
+		else {
+			mg_error_set(error_r, "scope: expected base, onelevel "
+				     "or subtree, got '%s'", value);
+			return false;
+		}
+		return true;
+	case MG_CONFIG_PROFILE:
+		if (mg_profile_parse(value, field))
+			return true;
+		mg_error_set(error_r, "recipient_profile: expected exchange55, "
+			     "ad, openldap or none, got '%s'", value);
+		return false;
+	case MG_CONFIG_REFUSAL:
+		if (strcmp(value, "failure") == 0)
+			*(enum mg_refusal *)field = MG_REFUSAL_FAILURE;
+		else if (strcmp(value, "tempfail") == 0)
+			*(enum mg_refusal *)field = MG_REFUSAL_TEMPFAIL;
+		else {
+			mg_error_set(error_r, "custom_recipient_result: "
+				     "expected failure or tempfail, got '%s'",
+				     value);
+			return false;
+		}
+		return true;
+	}
+	mg_error_set(error_r, "%s: unhandled setting type", key->name);
+	return false;
+}
+
+bool mg_config_set(struct mg_config *config, const char *key,
+		   const char *value, struct mg_error *error_r)
+{
+	const struct mg_config_key *def = config_key_find(key);
+
+	if (def == NULL) {
+		mg_error_set(error_r, "unknown setting '%s'", key);
+		return false;
+	}
+	return config_set_typed(config, def, value, error_r);
+}
+
+struct mg_config *mg_config_new(void)
+{
+	struct mg_config *config = calloc(1, sizeof(*config));
+	struct mg_error error;
+
+	if (config == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(config_defaults) / sizeof(*config_defaults); i++) {
+		if (!mg_config_set(config, config_defaults[i].key,
+				   config_defaults[i].value, &error)) {
+			mg_config_free(&config);
+			return NULL;
+		}
+	}
+	return config;
+}
+
+void mg_config_free(struct mg_config **_config)
+{
+	struct mg_config *config = *_config;
+
+	if (config == NULL)
+		return;
+	*_config = NULL;
+	for (size_t i = 0; i < sizeof(config_keys) / sizeof(*config_keys); i++) {
+		const struct mg_config_key *key = &config_keys[i];
+
+		if (key->type == MG_CONFIG_STRING ||
+		    key->type == MG_CONFIG_FILTER ||
+		    key->type == MG_CONFIG_URIS)
+			free(*(char **)((char *)config + key->offset));
+	}
+	mg_classifier_free(&config->classifier);
+	free(config);
+}
+
+bool mg_config_finish(struct mg_config *config, struct mg_error *error_r)
+{
+	if (config->uris == NULL) {
+		mg_error_set(error_r, "missing required setting 'uris'");
+		return false;
+	}
+	if (config->base == NULL) {
+		mg_error_set(error_r, "missing required setting 'base'");
+		return false;
+	}
+	if (config->dnpass != NULL && config->dn == NULL) {
+		mg_error_set(error_r, "dnpass is set but dn is not");
+		return false;
+	}
+	if (config->auth_bind_userdn != NULL && !config->auth_bind) {
+		mg_error_set(error_r, "auth_bind_userdn is set but "
+			     "auth_bind = no");
+		return false;
+	}
+	mg_classifier_free(&config->classifier);
+	config->classifier = mg_classifier_new(config->recipient_profile,
+					       config->custom_recipient_match,
+					       config->mailbox_match, error_r);
+	return config->classifier != NULL;
+}

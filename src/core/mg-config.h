@@ -1,0 +1,68 @@
+#ifndef MG_CONFIG_H
+#define MG_CONFIG_H
+
+/* The settings of one mailbox_guard settings file, validated. The file is
+   read elsewhere (the plugin uses Dovecot's reader, which knows the line
+   numbers); this module says, for each key = value, whether it is known and
+   well-formed, and at the end whether the whole is usable. All strings are
+   malloc-owned by the config and freed by mg_config_free(). */
+
+#include <stdbool.h>
+#include "mg-error.h"
+#include "mg-classify.h"
+
+enum mg_scope {
+	MG_SCOPE_BASE,
+	MG_SCOPE_ONELEVEL,
+	MG_SCOPE_SUBTREE,
+};
+
+enum mg_refusal {
+	MG_REFUSAL_FAILURE,
+	MG_REFUSAL_TEMPFAIL,
+};
+
+struct mg_config {
+	char *uris;
+	char *dn;
+	char *dnpass;
+	char *base;
+	enum mg_scope scope;
+	char *pass_filter;
+	char *user_filter;
+	char *pass_attrs;
+	char *user_attrs;
+	char *iterate_filter;
+	char *iterate_attrs;
+	char *default_pass_scheme;
+	bool auth_bind;
+	char *auth_bind_userdn;
+
+	enum mg_profile recipient_profile;
+	char *custom_recipient_match;
+	char *mailbox_match;
+	enum mg_refusal custom_recipient_result;
+	char *custom_recipient_reason;
+
+	unsigned int connections;
+	unsigned int max_pending;
+	unsigned int request_timeout_msecs;
+
+	/* Built by mg_config_finish() from the profile and the filters. */
+	struct mg_classifier *classifier;
+};
+
+/* Returns a config holding the defaults. */
+struct mg_config *mg_config_new(void);
+void mg_config_free(struct mg_config **config);
+
+/* Applies one key = value. Returns false with error_r filled when the key
+   is unknown or the value is not valid for it. */
+bool mg_config_set(struct mg_config *config, const char *key,
+		   const char *value, struct mg_error *error_r);
+
+/* Checks what only the whole file can tell (required keys, combinations)
+   and builds the classifier. Returns false with error_r filled. */
+bool mg_config_finish(struct mg_config *config, struct mg_error *error_r);
+
+#endif

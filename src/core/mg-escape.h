@@ -1,0 +1,24 @@
+#ifndef MG_ESCAPE_H
+#define MG_ESCAPE_H
+
+/* Escaping of untrusted text (user names, mostly) before it is put into an
+   LDAP search filter or a DN. Nothing here allocates: the caller passes an
+   output buffer of at least MG_ESCAPE_BUFSIZE(len) bytes. */
+
+#include <stddef.h>
+
+#define MG_ESCAPE_BUFSIZE(len) ((len) * 3 + 1)
+
+/* RFC 4515 assertion value: '*', '(', ')', '\\', NUL, every byte below 0x20
+   and every byte from 0x7f up become \XX (lower-case hex), so neither
+   metacharacters nor invalid UTF-8 can change what the filter means.
+   Returns the length written, not counting the terminating NUL. */
+size_t mg_escape_filter_value(const char *src, size_t len, char *dst);
+
+/* RFC 4514 attribute value in a DN: ',', '+', '"', '\\', '<', '>', ';',
+   '=' and a leading '#' or leading/trailing space are backslash-escaped;
+   NUL, control bytes and bytes from 0x7f up become \XX.
+   Returns the length written, not counting the terminating NUL. */
+size_t mg_escape_dn_value(const char *src, size_t len, char *dst);
+
+#endif

@@ -1,0 +1,193 @@
+/* pass_attrs / user_attrs: entry attributes to auth fields. */
+
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "var-expand.h"
+#include "auth-request.h"
+#include "mg-attrmap.h"
+
+static bool mg_attrmap_parse_item(pool_t pool, const char *item,
+				  struct mg_attrmap_item *result_r,
+				  const char **error_r)
+{
+	const char *p;
+
+	i_zero(result_r);
+	if (item[0] == '=') {
+		/* =field=template */
+		p = strchr(item + 1, '=');
+		if (p == NULL || p == item + 1) {
+			*error_r = t_strdup_printf(
+				"'%s': expected =field=template", item);
+			return FALSE;
+		}
+		result_r->field = p_strdup_until(pool, item + 1, p);
+		result_r->template = p_strdup(pool, p + 1);
+		return TRUE;
+	}
+	p = strchr(item, '=');
+	if (p == NULL) {
+		result_r->ldap_attr = p_strdup(pool, item);
+		result_r->field = result_r->ldap_attr;
+		return TRUE;
+	}
+	if (p[1] == '\0') {
+		*error_r = t_strdup_printf("'%s': field name missing", item);
+		return FALSE;
+	}
+	result_r->ldap_attr = p_strdup_until(pool, item, p);
+	result_r->field = p_strdup(pool, p + 1);
+	return TRUE;
+}
+
+bool mg_attrmap_parse(pool_t pool, const char *text,
+		      ARRAY_TYPE(mg_attrmap_item) *items,
+		      const char **error_r)
+{
+	const char *const *list = t_strsplit(text, ",");
+
+	p_array_init(items, pool, 8);
+	for (; *list != NULL; list++) {
+		const char *item = t_str_trim(*list, " \t");
+		struct mg_attrmap_item parsed;
+
+		if (item[0] == '\0')
+			continue;
+		if (!mg_attrmap_parse_item(pool, item, &parsed, error_r))
+			return FALSE;
+		array_push_back(items, &parsed);
+	}
+	return TRUE;
+}
+
+void mg_attrs_add(pool_t pool, ARRAY_TYPE(const_string) *attrs,
+		  const char *attr)
+{
+	const char *existing;
+
+	array_foreach_elem(attrs, existing) {
+		if (strcasecmp(existing, attr) == 0)
+			return;
+	}
+	attr = p_strdup(pool, attr);
+	array_push_back(attrs, &attr);
+}
+
+/* The attributes a template names as %{ldap:attr} or %{ldap_multi:attr}
+   (an optional ":default" follows the name). */
+static void mg_template_add_attrs(const char *template, pool_t pool,
+				  ARRAY_TYPE(const_string) *attrs)
+{
+	static const char *const prefixes[] = { "%{ldap:", "%{ldap_multi:" };
+
+	for (unsigned int i = 0; i < N_ELEMENTS(prefixes); i++) {
+		const char *p = template;
+
+		while ((p = strstr(p, prefixes[i])) != NULL) {
+			const char *name = p + strlen(prefixes[i]);
+			size_t len = strcspn(name, ":}");
+
+			if (len > 0)
+				mg_attrs_add(pool, attrs, t_strndup(name, len));
+			p = name;
+		}
+	}
+}
+
+void mg_attrmap_add_attrs(const ARRAY_TYPE(mg_attrmap_item) *items,
+			  pool_t pool, ARRAY_TYPE(const_string) *attrs)
+{
+	const struct mg_attrmap_item *item;
+
+	array_foreach(items, item) {
+		if (item->ldap_attr != NULL)
+			mg_attrs_add(pool, attrs, item->ldap_attr);
+		else
+			mg_template_add_attrs(item->template, pool, attrs);
+	}
+}
+
+static int mg_var_ldap(const char *data, void *context, bool multi,
+		       const char **value_r)
+{
+	const struct mg_entry *entry = context;
+	const char *const *values;
+	const char *p = strchr(data, ':');
+	const char *attr = p == NULL ? data : t_strdup_until(data, p);
+	const char *default_value = p == NULL ? "" : p + 1;
+
+	values = mg_entry_get(entry, attr);
+	if (values == NULL || values[0] == NULL)
+		*value_r = default_value;
+	else if (!multi)
+		*value_r = values[0];
+	else
+		*value_r = t_strarray_join(values, ",");
+	return 1;
+}
+
+static int mg_var_ldap_single(const char *data, void *context,
+			      const char **value_r,
+			      const char **error_r ATTR_UNUSED)
+{
+	return mg_var_ldap(data, context, FALSE, value_r);
+}
+
+static int mg_var_ldap_multi(const char *data, void *context,
+			     const char **value_r,
+			     const char **error_r ATTR_UNUSED)
+{
+	return mg_var_ldap(data, context, TRUE, value_r);
+}
+
+static const struct var_expand_func_table mg_attrmap_funcs[] = {
+	{ "ldap", mg_var_ldap_single },
+	{ "ldap_multi", mg_var_ldap_multi },
+	{ NULL, NULL }
+};
+
+int mg_attrmap_expand(struct auth_request *request,
+		      const struct mg_entry *entry, const char *template,
+		      const char **value_r, const char **error_r)
+{
+	string_t *str = t_str_new(128);
+
+	if (var_expand_with_funcs(str, template,
+				  auth_request_get_var_expand_table(request, NULL),
+				  mg_attrmap_funcs, (void *)entry,
+				  error_r) <= 0)
+		return -1;
+	*value_r = str_c(str);
+	return 0;
+}
+
+#undef mg_attrmap_apply
+int mg_attrmap_apply(const ARRAY_TYPE(mg_attrmap_item) *items,
+		     struct auth_request *request, const struct mg_entry *entry,
+		     mg_attrmap_field_callback_t *callback, void *context,
+		     const char **error_r)
+{
+	const struct mg_attrmap_item *item;
+
+	array_foreach(items, item) {
+		const char *const *values, *single[2] = { NULL, NULL };
+
+		if (item->ldap_attr != NULL) {
+			values = mg_entry_get(entry, item->ldap_attr);
+			if (values == NULL || values[0] == NULL)
+				continue;
+		} else {
+			if (mg_attrmap_expand(request, entry, item->template,
+					      &single[0], error_r) < 0) {
+				*error_r = t_strdup_printf(
+					"expanding %s=%s: %s", item->field,
+					item->template, *error_r);
+				return -1;
+			}
+			values = single;
+		}
+		callback(request, item->field, values, context);
+	}
+	return 0;
+}

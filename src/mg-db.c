@@ -1,0 +1,138 @@
+/* One shared db per settings file. */
+
+#include "auth-common.h"
+#include "array.h"
+#include "mg-config.h"
+#include "mg-ldap.h"
+#include "mg-settings.h"
+#include "mg-db.h"
+
+#include <ldap.h>
+
+static struct mg_db *mg_dbs = NULL;
+
+static void mg_db_parse_attrmap(struct mg_db *db, const char *key,
+				const char *text,
+				ARRAY_TYPE(mg_attrmap_item) *items)
+{
+	const char *error;
+
+	if (!mg_attrmap_parse(db->pool, text == NULL ? "" : text, items,
+			      &error)) {
+		i_fatal("mailbox_guard: Error in configuration file %s: %s: %s",
+			db->path, key, error);
+	}
+}
+
+static const char *const *mg_db_attr_list(ARRAY_TYPE(const_string) *attrs)
+{
+	array_append_zero(attrs);
+	return array_front(attrs);
+}
+
+static void mg_db_build_search_attrs(struct mg_db *db)
+{
+	ARRAY_TYPE(const_string) attrs, iterate_attrs;
+	const char *const *attr;
+
+	p_array_init(&attrs, db->pool, 16);
+	mg_attrmap_add_attrs(&db->pass_attrs, db->pool, &attrs);
+	mg_attrmap_add_attrs(&db->user_attrs, db->pool, &attrs);
+	for (attr = mg_classifier_attrs(db->config->classifier);
+	     *attr != NULL; attr++)
+		mg_attrs_add(db->pool, &attrs, *attr);
+	p_array_init(&iterate_attrs, db->pool, 8);
+	mg_attrmap_add_attrs(&db->iterate_attrs, db->pool, &iterate_attrs);
+	/* iteration lists mailboxes only, so it reads what classifies */
+	for (attr = mg_classifier_attrs(db->config->classifier);
+	     *attr != NULL; attr++)
+		mg_attrs_add(db->pool, &iterate_attrs, *attr);
+	db->search_attrs = mg_db_attr_list(&attrs);
+	db->iterate_search_attrs = mg_db_attr_list(&iterate_attrs);
+}
+
+static int mg_db_ldap_scope(const struct mg_config *config)
+{
+	switch (config->scope) {
+	case MG_SCOPE_BASE:
+		return LDAP_SCOPE_BASE;
+	case MG_SCOPE_ONELEVEL:
+		return LDAP_SCOPE_ONELEVEL;
+	case MG_SCOPE_SUBTREE:
+		break;
+	}
+	return LDAP_SCOPE_SUBTREE;
+}
+
+static struct mg_db *mg_db_create(const char *path)
+{
+	struct mg_ldap_settings ldap_set;
+	struct mg_db *db;
+	const char *error;
+	pool_t pool;
+
+	pool = pool_alloconly_create("mailbox_guard db", 2048);
+	db = p_new(pool, struct mg_db, 1);
+	db->refcount = 1;
+	db->pool = pool;
+	db->path = p_strdup(pool, path);
+	db->config = mg_settings_read(path, &error);
+	if (db->config == NULL)
+		i_fatal("mailbox_guard: %s", error);
+	db->scope = mg_db_ldap_scope(db->config);
+
+	mg_db_parse_attrmap(db, "pass_attrs", db->config->pass_attrs,
+			    &db->pass_attrs);
+	mg_db_parse_attrmap(db, "user_attrs", db->config->user_attrs,
+			    &db->user_attrs);
+	mg_db_parse_attrmap(db, "iterate_attrs", db->config->iterate_attrs,
+			    &db->iterate_attrs);
+	mg_db_build_search_attrs(db);
+
+	i_zero(&ldap_set);
+	ldap_set.name = path;
+	ldap_set.uris = db->config->uris;
+	ldap_set.dn = db->config->dn;
+	ldap_set.dnpass = db->config->dnpass;
+	ldap_set.connections = db->config->connections;
+	ldap_set.max_pending = db->config->max_pending;
+	ldap_set.request_timeout_msecs = db->config->request_timeout_msecs;
+	db->ldap = mg_ldap_init(&ldap_set, auth_event);
+	return db;
+}
+
+struct mg_db *mg_db_get(const char *path)
+{
+	struct mg_db *db;
+
+	if (path == NULL || path[0] == '\0')
+		i_fatal("mailbox_guard: args must be the path of a settings file");
+	for (db = mg_dbs; db != NULL; db = db->next) {
+		if (strcmp(db->path, path) == 0) {
+			db->refcount++;
+			return db;
+		}
+	}
+	db = mg_db_create(path);
+	db->next = mg_dbs;
+	mg_dbs = db;
+	return db;
+}
+
+void mg_db_unref(struct mg_db **_db)
+{
+	struct mg_db *db = *_db, **p;
+
+	*_db = NULL;
+	if (--db->refcount > 0)
+		return;
+	for (p = &mg_dbs; *p != NULL; p = &(*p)->next) {
+		if (*p == db) {
+			*p = db->next;
+			break;
+		}
+	}
+	mg_ldap_deinit(&db->ldap);
+	mg_config_free(&db->config);
+	pool_unref(&db->pool);
+}

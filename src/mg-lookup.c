@@ -1,0 +1,199 @@
+/* The one search per login, and its result kept on the request. */
+
+#include "auth-common.h"
+#include "array.h"
+#include "str.h"
+#include "auth-request.h"
+#include "mg-escape.h"
+#include "mg-config.h"
+#include "mg-entry.h"
+#include "mg-ldap.h"
+#include "mg-db.h"
+#include "mg-lookup.h"
+
+#define MG_LOOKUP_SAVED_KEY "mailbox_guard_lookup"
+
+struct mg_lookup_saved {
+	const struct mg_db *db;
+	const char *user;
+	struct mg_lookup_result result;
+};
+
+struct mg_lookup_request {
+	struct mg_db *db;
+	struct auth_request *auth_request;
+	mg_lookup_callback_t *callback;
+	void *context;
+	bool save;
+};
+
+const char *mg_lookup_filter_escape(const char *str,
+				    const struct auth_request *request ATTR_UNUSED)
+{
+	size_t len = strlen(str);
+	char *dest = t_malloc_no0(MG_ESCAPE_BUFSIZE(len));
+
+	(void)mg_escape_filter_value(str, len, dest);
+	return dest;
+}
+
+static const char *mg_lookup_dn_list(struct mg_entry *const *entries,
+				     unsigned int count,
+				     const struct mg_entry *except)
+{
+	string_t *str = t_str_new(256);
+
+	for (unsigned int i = 0; i < count; i++) {
+		if (entries[i] == except)
+			continue;
+		if (str_len(str) > 0)
+			str_append(str, ", ");
+		str_append(str, entries[i]->dn);
+	}
+	return str_c(str);
+}
+
+/* A contact that shares an address with its user must not lock the user
+   out: among several matches, the one mailbox wins. */
+static void mg_lookup_choose(struct mg_lookup_request *lreq,
+			     struct mg_entry *const *entries,
+			     unsigned int count,
+			     struct mg_lookup_result *result)
+{
+	struct auth_request *request = lreq->auth_request;
+	const struct mg_classifier *classifier = lreq->db->config->classifier;
+	const struct mg_entry *mailbox = NULL;
+	const char *mailbox_rule = NULL, *rule;
+	unsigned int mailboxes = 0;
+	struct mg_entry_view view;
+
+	for (unsigned int i = 0; i < count; i++) {
+		mg_entry_view_init(&view, entries[i]);
+		if (mg_classify(classifier, &view, &rule) == MG_KIND_MAILBOX) {
+			mailboxes++;
+			mailbox = entries[i];
+			mailbox_rule = rule;
+		}
+	}
+	if (mailboxes > 1) {
+		result->status = MG_LOOKUP_TEMPFAIL;
+		result->error = t_strdup_printf(
+			"the filter matched %u entries with a mailbox, "
+			"refusing to choose: %s", mailboxes,
+			mg_lookup_dn_list(entries, count, NULL));
+		return;
+	}
+	result->status = MG_LOOKUP_FOUND;
+	if (mailbox != NULL) {
+		result->entry = mailbox;
+		result->kind = MG_KIND_MAILBOX;
+		result->rule = mailbox_rule;
+	} else {
+		result->entry = entries[0];
+		mg_entry_view_init(&view, entries[0]);
+		result->kind = mg_classify(classifier, &view, &result->rule);
+	}
+	e_warning(authdb_event(request),
+		  "the filter matched %u entries; using %s (%s), "
+		  "ignoring %s", count, result->entry->dn,
+		  mg_kind_name(result->kind),
+		  mg_lookup_dn_list(entries, count, result->entry));
+}
+
+static void mg_lookup_save(struct mg_lookup_request *lreq,
+			   const struct mg_lookup_result *result)
+{
+	struct auth_request *request = lreq->auth_request;
+	struct mg_lookup_saved *saved;
+
+	saved = p_new(request->pool, struct mg_lookup_saved, 1);
+	saved->db = lreq->db;
+	saved->user = p_strdup(request->pool, request->fields.user);
+	saved->result = *result;
+	saved->result.rule = p_strdup(request->pool, result->rule);
+	event_set_ptr(request->event, MG_LOOKUP_SAVED_KEY, saved);
+}
+
+static void mg_lookup_search_callback(enum mg_ldap_result ldap_result,
+				      struct mg_entry *const *entries,
+				      unsigned int count, const char *error,
+				      struct mg_lookup_request *lreq)
+{
+	struct auth_request *request = lreq->auth_request;
+	struct mg_lookup_result result;
+
+	i_zero(&result);
+	if (ldap_result != MG_LDAP_RESULT_OK) {
+		result.status = MG_LOOKUP_TEMPFAIL;
+		result.error = error;
+	} else if (count == 0) {
+		result.status = MG_LOOKUP_UNKNOWN;
+	} else if (count == 1) {
+		struct mg_entry_view view;
+
+		mg_entry_view_init(&view, entries[0]);
+		result.status = MG_LOOKUP_FOUND;
+		result.entry = entries[0];
+		result.kind = mg_classify(lreq->db->config->classifier, &view,
+					  &result.rule);
+	} else {
+		mg_lookup_choose(lreq, entries, count, &result);
+	}
+	if (result.status == MG_LOOKUP_FOUND && lreq->save)
+		mg_lookup_save(lreq, &result);
+	lreq->callback(&result, request, lreq->context);
+	auth_request_unref(&request);
+}
+
+#undef mg_lookup
+void mg_lookup(struct mg_db *db, struct auth_request *request,
+	       const char *filter_template, bool save,
+	       mg_lookup_callback_t *callback, void *context)
+{
+	struct mg_lookup_request *lreq;
+	struct mg_ldap_search search;
+	string_t *filter = t_str_new(256);
+	const char *error;
+
+	if (auth_request_var_expand(filter, filter_template, request,
+				    mg_lookup_filter_escape, &error) <= 0) {
+		struct mg_lookup_result result;
+
+		i_zero(&result);
+		result.status = MG_LOOKUP_TEMPFAIL;
+		result.error = t_strdup_printf("can't expand filter %s: %s",
+					       filter_template, error);
+		callback(&result, request, context);
+		return;
+	}
+	lreq = p_new(request->pool, struct mg_lookup_request, 1);
+	lreq->db = db;
+	lreq->auth_request = request;
+	lreq->callback = callback;
+	lreq->context = context;
+	lreq->save = save;
+
+	i_zero(&search);
+	search.base = db->config->base;
+	search.scope = db->scope;
+	search.filter = str_c(filter);
+	search.attrs = db->search_attrs;
+	e_debug(authdb_event(request), "search base=%s filter=%s",
+		search.base, search.filter);
+
+	auth_request_ref(request);
+	mg_ldap_search(db->ldap, request->pool, &search,
+		       mg_lookup_search_callback, lreq);
+}
+
+const struct mg_lookup_result *
+mg_lookup_get_saved(struct mg_db *db, struct auth_request *request)
+{
+	const struct mg_lookup_saved *saved =
+		event_get_ptr(request->event, MG_LOOKUP_SAVED_KEY);
+
+	if (saved == NULL || saved->db != db ||
+	    strcmp(saved->user, request->fields.user) != 0)
+		return NULL;
+	return &saved->result;
+}

@@ -1,0 +1,57 @@
+#ifndef MG_LOOKUP_H
+#define MG_LOOKUP_H
+
+/* The one LDAP search of a login: expand the filter with the user's name
+   escaped, search, pick the entry among duplicates, classify it, and keep
+   the answer on the auth request so the userdb of the same login reads it
+   instead of searching again. */
+
+#include "mg-classify.h"
+
+struct auth_request;
+struct mg_db;
+struct mg_entry;
+
+enum mg_lookup_status {
+	MG_LOOKUP_FOUND,
+	MG_LOOKUP_UNKNOWN,
+	MG_LOOKUP_TEMPFAIL,
+};
+
+struct mg_lookup_result {
+	enum mg_lookup_status status;
+	/* with FOUND: the entry (in the request's pool), its kind and the
+	   rule that decided it */
+	const struct mg_entry *entry;
+	enum mg_kind kind;
+	const char *rule;
+	/* with TEMPFAIL: what went wrong, for the log */
+	const char *error;
+};
+
+typedef void mg_lookup_callback_t(const struct mg_lookup_result *result,
+				  struct auth_request *request, void *context);
+
+/* Searches with filter_template (pass_filter or user_filter) for request's
+   user. The request is referenced until callback has run. With save, a
+   found entry is kept for mg_lookup_get_saved(). */
+void mg_lookup(struct mg_db *db, struct auth_request *request,
+	       const char *filter_template, bool save,
+	       mg_lookup_callback_t *callback, void *context);
+#define mg_lookup(db, request, filter_template, save, callback, context) \
+	mg_lookup(db, request, filter_template, save - \
+		CALLBACK_TYPECHECK(callback, void (*)( \
+			const struct mg_lookup_result *, \
+			struct auth_request *, typeof(context))), \
+		(mg_lookup_callback_t *)callback, context)
+
+/* The result an earlier mg_lookup(save = TRUE) of this request found for
+   its current user with the same db, or NULL. */
+const struct mg_lookup_result *
+mg_lookup_get_saved(struct mg_db *db, struct auth_request *request);
+
+/* An auth_request_escape_func_t for %-variables put into LDAP filters. */
+const char *mg_lookup_filter_escape(const char *str,
+				    const struct auth_request *request);
+
+#endif

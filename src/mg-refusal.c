@@ -1,0 +1,53 @@
+/* The refusal of a custom recipient. */
+
+#include "auth-common.h"
+#include "auth-request.h"
+#include "mg-config.h"
+#include "mg-entry.h"
+#include "mg-attrmap.h"
+#include "mg-db.h"
+#include "mg-lookup.h"
+#include "mg-refusal.h"
+
+static const char *mg_refusal_reason(struct mg_db *db,
+				     struct auth_request *request,
+				     const struct mg_entry *entry)
+{
+	const char *reason, *error;
+
+	if (mg_attrmap_expand(request, entry,
+			      db->config->custom_recipient_reason,
+			      &reason, &error) < 0) {
+		/* Still refuse; only the wording falls back. */
+		e_error(authdb_event(request),
+			"custom_recipient_reason: %s", error);
+		return "The requested mailbox is not available on this server.";
+	}
+	return reason;
+}
+
+enum passdb_result mg_refusal_apply(struct mg_db *db,
+				    struct auth_request *request,
+				    const struct mg_lookup_result *lookup)
+{
+	struct event *event = event_create(authdb_event(request));
+	enum passdb_result result;
+
+	/* The refusal is logged whatever auth_verbose says. */
+	event_set_min_log_level(event, LOG_TYPE_INFO);
+	if (db->config->custom_recipient_result == MG_REFUSAL_TEMPFAIL) {
+		e_error(event, "custom recipient %s refused with a temporary "
+			"failure (rule %s)", lookup->entry->dn, lookup->rule);
+		result = PASSDB_RESULT_INTERNAL_FAILURE;
+	} else {
+		auth_request_set_field(request, "nologin", "y", NULL);
+		auth_request_set_field(request, "reason",
+				       mg_refusal_reason(db, request,
+							 lookup->entry), NULL);
+		e_info(event, "custom recipient %s refused (rule %s)",
+		       lookup->entry->dn, lookup->rule);
+		result = PASSDB_RESULT_OK;
+	}
+	event_unref(&event);
+	return result;
+}

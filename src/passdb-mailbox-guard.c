@@ -1,0 +1,254 @@
+/* passdb mailbox_guard: one login, from the search to the answer.
+
+   The password is verified before anything about the entry's kind shows:
+   a wrong password, or an entry that has none, looks the same whether the
+   entry is a mailbox or a custom recipient. Only then is a custom
+   recipient refused, as a failure (OK + nologin + reason) or a temporary
+   failure, as configured. */
+
+#include "auth-common.h"
+#include "passdb.h"
+#include "password-scheme.h"
+#include "auth-cache.h"
+#include "mg-config.h"
+#include "mg-entry.h"
+#include "mg-ldap.h"
+#include "mg-db.h"
+#include "mg-lookup.h"
+#include "mg-refusal.h"
+#include "mailbox-guard.h"
+
+struct mg_passdb_module {
+	struct passdb_module module;
+	struct mg_db *db;
+};
+
+struct mg_passdb_request {
+	struct mg_db *db;
+	struct auth_request *request;
+	struct mg_lookup_result lookup;
+	verify_plain_callback_t *verify_plain;
+	lookup_credentials_callback_t *lookup_credentials;
+};
+
+static struct mg_db *mg_passdb_db(struct auth_request *request)
+{
+	return ((struct mg_passdb_module *)request->passdb->passdb)->db;
+}
+
+static void mg_passdb_set_field(struct auth_request *request,
+				const char *field, const char *const *values,
+				struct mg_passdb_request *preq)
+{
+	auth_request_set_field(request, field, values[0],
+			       preq->db->config->default_pass_scheme);
+}
+
+static bool mg_passdb_apply_attrs(struct mg_passdb_request *preq,
+				  struct auth_request *request)
+{
+	const char *error;
+
+	if (mg_attrmap_apply(&preq->db->pass_attrs, request,
+			     preq->lookup.entry, mg_passdb_set_field, preq,
+			     &error) < 0) {
+		e_error(authdb_event(request), "pass_attrs: %s", error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* The password is right: a mailbox logs in, a custom recipient is
+   refused. */
+static void mg_passdb_verified(struct mg_passdb_request *preq,
+			       struct auth_request *request)
+{
+	enum passdb_result result = PASSDB_RESULT_OK;
+
+	if (preq->lookup.kind == MG_KIND_CUSTOM_RECIPIENT)
+		result = mg_refusal_apply(preq->db, request, &preq->lookup);
+	preq->verify_plain(result, request);
+}
+
+static void mg_passdb_bind_callback(enum mg_ldap_result result,
+				    const char *error,
+				    struct mg_passdb_request *preq)
+{
+	struct auth_request *request = preq->request;
+
+	switch (result) {
+	case MG_LDAP_RESULT_OK:
+		mg_passdb_verified(preq, request);
+		break;
+	case MG_LDAP_RESULT_INVALID_CREDENTIALS:
+		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
+		preq->verify_plain(PASSDB_RESULT_PASSWORD_MISMATCH, request);
+		break;
+	case MG_LDAP_RESULT_TEMPFAIL:
+		e_error(authdb_event(request), "%s", error);
+		preq->verify_plain(PASSDB_RESULT_INTERNAL_FAILURE, request);
+		break;
+	}
+	auth_request_unref(&request);
+}
+
+/* auth_bind = yes: the directory checks the password, on a connection of
+   its own so lookups never wait behind users' binds. */
+static void mg_passdb_verify_bind(struct mg_passdb_request *preq,
+				  struct auth_request *request)
+{
+	preq->request = request;
+	auth_request_ref(request);
+	mg_ldap_bind(preq->db->ldap, request->pool, preq->lookup.entry->dn,
+		     request->mech_password, mg_passdb_bind_callback, preq);
+}
+
+static void mg_passdb_verify_password(struct mg_passdb_request *preq,
+				      struct auth_request *request)
+{
+	const char *password = request->passdb_password, *scheme;
+	int ret;
+
+	if (password == NULL) {
+		/* The usual AD contact: no credentials. Say exactly what a
+		   wrong password says. */
+		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
+		preq->verify_plain(PASSDB_RESULT_PASSWORD_MISMATCH, request);
+		return;
+	}
+	password = t_strdup(password);
+	scheme = password_get_scheme(&password);
+	ret = auth_request_password_verify(request, request->mech_password,
+					   password, scheme, AUTH_SUBSYS_DB);
+	if (ret < 0) {
+		preq->verify_plain(PASSDB_RESULT_INTERNAL_FAILURE, request);
+		return;
+	}
+	if (ret == 0) {
+		preq->verify_plain(PASSDB_RESULT_PASSWORD_MISMATCH, request);
+		return;
+	}
+	mg_passdb_verified(preq, request);
+}
+
+static void mg_passdb_lookup_callback(const struct mg_lookup_result *result,
+				      struct auth_request *request,
+				      struct mg_passdb_request *preq)
+{
+	preq->lookup = *result;
+	switch (result->status) {
+	case MG_LOOKUP_TEMPFAIL:
+		e_error(authdb_event(request), "%s", result->error);
+		preq->verify_plain(PASSDB_RESULT_INTERNAL_FAILURE, request);
+		return;
+	case MG_LOOKUP_UNKNOWN:
+		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		preq->verify_plain(PASSDB_RESULT_USER_UNKNOWN, request);
+		return;
+	case MG_LOOKUP_FOUND:
+		break;
+	}
+	if (!mg_passdb_apply_attrs(preq, request)) {
+		preq->verify_plain(PASSDB_RESULT_INTERNAL_FAILURE, request);
+		return;
+	}
+	if (preq->db->config->auth_bind)
+		mg_passdb_verify_bind(preq, request);
+	else
+		mg_passdb_verify_password(preq, request);
+}
+
+static void mg_passdb_verify_plain(struct auth_request *request,
+				   const char *password ATTR_UNUSED,
+				   verify_plain_callback_t *callback)
+{
+	struct mg_passdb_request *preq;
+
+	preq = p_new(request->pool, struct mg_passdb_request, 1);
+	preq->db = mg_passdb_db(request);
+	preq->verify_plain = callback;
+	mg_lookup(preq->db, request, preq->db->config->pass_filter, TRUE,
+		  mg_passdb_lookup_callback, preq);
+}
+
+static void
+mg_passdb_credentials_callback(const struct mg_lookup_result *result,
+			       struct auth_request *request,
+			       struct mg_passdb_request *preq)
+{
+	enum passdb_result passdb_result = PASSDB_RESULT_OK;
+	const char *password = NULL, *scheme = NULL;
+
+	preq->lookup = *result;
+	switch (result->status) {
+	case MG_LOOKUP_TEMPFAIL:
+		e_error(authdb_event(request), "%s", result->error);
+		passdb_result = PASSDB_RESULT_INTERNAL_FAILURE;
+		break;
+	case MG_LOOKUP_UNKNOWN:
+		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		passdb_result = PASSDB_RESULT_USER_UNKNOWN;
+		break;
+	case MG_LOOKUP_FOUND:
+		if (!mg_passdb_apply_attrs(preq, request)) {
+			passdb_result = PASSDB_RESULT_INTERNAL_FAILURE;
+			break;
+		}
+		/* The mechanism verifies the password after this; the
+		   refusal travels with the credentials as nologin. */
+		if (result->kind == MG_KIND_CUSTOM_RECIPIENT)
+			passdb_result = mg_refusal_apply(preq->db, request,
+							 result);
+		if (request->passdb_password != NULL) {
+			password = t_strdup(request->passdb_password);
+			scheme = password_get_scheme(&password);
+		}
+		break;
+	}
+	passdb_handle_credentials(passdb_result, password, scheme,
+				  preq->lookup_credentials, request);
+}
+
+static void
+mg_passdb_lookup_credentials(struct auth_request *request,
+			     lookup_credentials_callback_t *callback)
+{
+	struct mg_passdb_request *preq;
+
+	preq = p_new(request->pool, struct mg_passdb_request, 1);
+	preq->db = mg_passdb_db(request);
+	preq->lookup_credentials = callback;
+	mg_lookup(preq->db, request, preq->db->config->pass_filter, TRUE,
+		  mg_passdb_credentials_callback, preq);
+}
+
+static struct passdb_module *mg_passdb_preinit(pool_t pool, const char *args)
+{
+	struct mg_passdb_module *module;
+	const struct mg_config *config;
+
+	module = p_new(pool, struct mg_passdb_module, 1);
+	module->db = mg_db_get(args);
+	config = module->db->config;
+	module->module.default_cache_key = auth_cache_parse_key(pool,
+		t_strconcat(config->base, config->pass_attrs,
+			    config->pass_filter,
+			    config->custom_recipient_reason, NULL));
+	module->module.default_pass_scheme = config->default_pass_scheme;
+	return &module->module;
+}
+
+static void mg_passdb_deinit(struct passdb_module *_module)
+{
+	struct mg_passdb_module *module = (struct mg_passdb_module *)_module;
+
+	mg_db_unref(&module->db);
+}
+
+struct passdb_module_interface passdb_mailbox_guard = {
+	.name = "mailbox_guard",
+	.preinit = mg_passdb_preinit,
+	.deinit = mg_passdb_deinit,
+	.verify_plain = mg_passdb_verify_plain,
+	.lookup_credentials = mg_passdb_lookup_credentials,
+};

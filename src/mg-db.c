@@ -41,6 +41,9 @@ static void mg_db_build_search_attrs(struct mg_db *db)
 	for (attr = mg_classifier_attrs(db->config->classifier);
 	     *attr != NULL; attr++)
 		mg_attrs_add(db->pool, &attrs, *attr);
+	/* what the audit trail names the entry by */
+	mg_attrs_add(db->pool, &attrs, db->config->mailbox_alias_attr);
+	mg_attrs_add(db->pool, &attrs, "legacyExchangeDN");
 	p_array_init(&iterate_attrs, db->pool, 8);
 	mg_attrmap_add_attrs(&db->iterate_attrs, db->pool, &iterate_attrs);
 	/* iteration lists mailboxes only, so it reads what classifies */

@@ -11,6 +11,8 @@
 #include "mg-db.h"
 #include "mg-lookup.h"
 
+#include <ldap.h>
+
 #define MG_LOOKUP_SAVED_KEY "mailbox_guard_lookup"
 
 struct mg_lookup_saved {
@@ -34,6 +36,16 @@ const char *mg_lookup_filter_escape(const char *str,
 	char *dest = t_malloc_no0(MG_ESCAPE_BUFSIZE(len));
 
 	(void)mg_escape_filter_value(str, len, dest);
+	return dest;
+}
+
+const char *mg_lookup_dn_escape(const char *str,
+				const struct auth_request *request ATTR_UNUSED)
+{
+	size_t len = strlen(str);
+	char *dest = t_malloc_no0(MG_ESCAPE_BUFSIZE(len));
+
+	(void)mg_escape_dn_value(str, len, dest);
 	return dest;
 }
 
@@ -145,45 +157,86 @@ static void mg_lookup_search_callback(enum mg_ldap_result ldap_result,
 	auth_request_unref(&request);
 }
 
-#undef mg_lookup
-void mg_lookup(struct mg_db *db, struct auth_request *request,
-	       const char *filter_template, bool save,
-	       mg_lookup_callback_t *callback, void *context)
+static void mg_lookup_start(struct mg_db *db, struct auth_request *request,
+			    const struct mg_ldap_search *search, bool save,
+			    mg_lookup_callback_t *callback, void *context)
 {
 	struct mg_lookup_request *lreq;
-	struct mg_ldap_search search;
-	string_t *filter = t_str_new(256);
-	const char *error;
 
-	if (auth_request_var_expand(filter, filter_template, request,
-				    mg_lookup_filter_escape, &error) <= 0) {
-		struct mg_lookup_result result;
-
-		i_zero(&result);
-		result.status = MG_LOOKUP_TEMPFAIL;
-		result.error = t_strdup_printf("can't expand filter %s: %s",
-					       filter_template, error);
-		callback(&result, request, context);
-		return;
-	}
 	lreq = p_new(request->pool, struct mg_lookup_request, 1);
 	lreq->db = db;
 	lreq->auth_request = request;
 	lreq->callback = callback;
 	lreq->context = context;
 	lreq->save = save;
+	e_debug(authdb_event(request), "search base=%s scope=%d filter=%s",
+		search->base, search->scope, search->filter);
 
+	auth_request_ref(request);
+	mg_ldap_search(db->ldap, request->pool, search,
+		       mg_lookup_search_callback, lreq);
+}
+
+static void mg_lookup_fail(struct auth_request *request, const char *error,
+			   mg_lookup_callback_t *callback, void *context)
+{
+	struct mg_lookup_result result;
+
+	i_zero(&result);
+	result.status = MG_LOOKUP_TEMPFAIL;
+	result.error = error;
+	callback(&result, request, context);
+}
+
+#undef mg_lookup
+void mg_lookup(struct mg_db *db, struct auth_request *request,
+	       const char *filter_template, bool save,
+	       mg_lookup_callback_t *callback, void *context)
+{
+	struct mg_ldap_search search;
+	string_t *filter = t_str_new(256);
+	const char *error;
+
+	if (auth_request_var_expand(filter, filter_template, request,
+				    mg_lookup_filter_escape, &error) <= 0) {
+		mg_lookup_fail(request, t_strdup_printf(
+			"can't expand filter %s: %s", filter_template, error),
+			callback, context);
+		return;
+	}
 	i_zero(&search);
 	search.base = db->config->base;
 	search.scope = db->scope;
 	search.filter = str_c(filter);
 	search.attrs = db->search_attrs;
-	e_debug(authdb_event(request), "search base=%s filter=%s",
-		search.base, search.filter);
+	mg_lookup_start(db, request, &search, save, callback, context);
+}
 
-	auth_request_ref(request);
-	mg_ldap_search(db->ldap, request->pool, &search,
-		       mg_lookup_search_callback, lreq);
+#undef mg_lookup_dn
+void mg_lookup_dn(struct mg_db *db, struct auth_request *request,
+		  const char *dn, bool save,
+		  mg_lookup_callback_t *callback, void *context)
+{
+	struct mg_ldap_search search;
+
+	i_zero(&search);
+	search.base = dn;
+	search.scope = LDAP_SCOPE_BASE;
+	search.filter = "(objectClass=*)";
+	search.attrs = db->search_attrs;
+	mg_lookup_start(db, request, &search, save, callback, context);
+}
+
+int mg_lookup_expand_dn(struct auth_request *request, const char *template,
+			const char **dn_r, const char **error_r)
+{
+	string_t *dn = t_str_new(256);
+
+	if (auth_request_var_expand(dn, template, request,
+				    mg_lookup_dn_escape, error_r) <= 0)
+		return -1;
+	*dn_r = str_c(dn);
+	return 0;
 }
 
 const struct mg_lookup_result *

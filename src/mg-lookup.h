@@ -45,13 +45,33 @@ void mg_lookup(struct mg_db *db, struct auth_request *request,
 			struct auth_request *, typeof(context))), \
 		(mg_lookup_callback_t *)callback, context)
 
+/* Reads the entry at dn (a base-scope search) instead of searching with a
+   filter: for auth_bind_userdn, where the bind already named the entry. */
+void mg_lookup_dn(struct mg_db *db, struct auth_request *request,
+		  const char *dn, bool save,
+		  mg_lookup_callback_t *callback, void *context);
+#define mg_lookup_dn(db, request, dn, save, callback, context) \
+	mg_lookup_dn(db, request, dn, save - \
+		CALLBACK_TYPECHECK(callback, void (*)( \
+			const struct mg_lookup_result *, \
+			struct auth_request *, typeof(context))), \
+		(mg_lookup_callback_t *)callback, context)
+
+/* Expands a DN template (auth_bind_userdn) with every %-variable escaped
+   as an RFC 4514 attribute value. */
+int mg_lookup_expand_dn(struct auth_request *request, const char *template,
+			const char **dn_r, const char **error_r);
+
 /* The result an earlier mg_lookup(save = TRUE) of this request found for
    its current user with the same db, or NULL. */
 const struct mg_lookup_result *
 mg_lookup_get_saved(struct mg_db *db, struct auth_request *request);
 
-/* An auth_request_escape_func_t for %-variables put into LDAP filters. */
+/* auth_request_escape_func_t for %-variables put into LDAP filters and
+   into DNs. */
 const char *mg_lookup_filter_escape(const char *str,
 				    const struct auth_request *request);
+const char *mg_lookup_dn_escape(const char *str,
+				const struct auth_request *request);
 
 #endif

@@ -7,6 +7,7 @@
 #include "mg-attrmap.h"
 #include "mg-db.h"
 #include "mg-lookup.h"
+#include "mg-audit.h"
 #include "mg-refusal.h"
 
 static const char *mg_refusal_reason(struct mg_db *db,
@@ -30,24 +31,20 @@ enum passdb_result mg_refusal_apply(struct mg_db *db,
 				    struct auth_request *request,
 				    const struct mg_lookup_result *lookup)
 {
-	struct event *event = event_create(authdb_event(request));
-	enum passdb_result result;
+	const struct mg_config *config = db->config;
 
-	/* The refusal is logged whatever auth_verbose says. */
-	event_set_min_log_level(event, LOG_TYPE_INFO);
-	if (db->config->custom_recipient_result == MG_REFUSAL_TEMPFAIL) {
-		e_error(event, "custom recipient %s refused with a temporary "
-			"failure (rule %s)", lookup->entry->dn, lookup->rule);
-		result = PASSDB_RESULT_INTERNAL_FAILURE;
-	} else {
-		auth_request_set_field(request, "nologin", "y", NULL);
-		auth_request_set_field(request, "reason",
-				       mg_refusal_reason(db, request,
-							 lookup->entry), NULL);
-		e_info(event, "custom recipient %s refused (rule %s)",
-		       lookup->entry->dn, lookup->rule);
-		result = PASSDB_RESULT_OK;
+	if (config->audit_only) {
+		mg_audit_refused(db, request, lookup, "audit_only");
+		return PASSDB_RESULT_OK;
 	}
-	event_unref(&event);
-	return result;
+	if (config->custom_recipient_result == MG_REFUSAL_TEMPFAIL) {
+		mg_audit_refused(db, request, lookup, "tempfail");
+		return PASSDB_RESULT_INTERNAL_FAILURE;
+	}
+	auth_request_set_field(request, "nologin", "y", NULL);
+	auth_request_set_field(request, "reason",
+			       mg_refusal_reason(db, request, lookup->entry),
+			       NULL);
+	mg_audit_refused(db, request, lookup, "failure");
+	return PASSDB_RESULT_OK;
 }

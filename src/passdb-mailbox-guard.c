@@ -16,6 +16,7 @@
 #include "mg-db.h"
 #include "mg-lookup.h"
 #include "mg-refusal.h"
+#include "mg-audit.h"
 #include "mailbox-guard.h"
 
 struct mg_passdb_module {
@@ -26,6 +27,8 @@ struct mg_passdb_module {
 struct mg_passdb_request {
 	struct mg_db *db;
 	struct auth_request *request;
+	/* auth_bind_userdn: the bind came first and verified the password */
+	const char *bound_dn;
 	struct mg_lookup_result lookup;
 	verify_plain_callback_t *verify_plain;
 	lookup_credentials_callback_t *lookup_credentials;
@@ -65,10 +68,15 @@ static void mg_passdb_verified(struct mg_passdb_request *preq,
 {
 	enum passdb_result result = PASSDB_RESULT_OK;
 
+	mg_audit_validated(preq->db, request, &preq->lookup);
 	if (preq->lookup.kind == MG_KIND_CUSTOM_RECIPIENT)
 		result = mg_refusal_apply(preq->db, request, &preq->lookup);
 	preq->verify_plain(result, request);
 }
+
+static void mg_passdb_lookup_callback(const struct mg_lookup_result *result,
+				      struct auth_request *request,
+				      struct mg_passdb_request *preq);
 
 static void mg_passdb_bind_callback(enum mg_ldap_result result,
 				    const char *error,
@@ -78,7 +86,13 @@ static void mg_passdb_bind_callback(enum mg_ldap_result result,
 
 	switch (result) {
 	case MG_LDAP_RESULT_OK:
-		mg_passdb_verified(preq, request);
+		if (preq->bound_dn != NULL) {
+			/* the one search of this login: the bound entry */
+			mg_lookup_dn(preq->db, request, preq->bound_dn, TRUE,
+				     mg_passdb_lookup_callback, preq);
+		} else {
+			mg_passdb_verified(preq, request);
+		}
 		break;
 	case MG_LDAP_RESULT_INVALID_CREDENTIALS:
 		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
@@ -139,10 +153,21 @@ static void mg_passdb_lookup_callback(const struct mg_lookup_result *result,
 	switch (result->status) {
 	case MG_LOOKUP_TEMPFAIL:
 		e_error(authdb_event(request), "%s", result->error);
+		mg_audit_other(request, "unknown", "tempfail");
 		preq->verify_plain(PASSDB_RESULT_INTERNAL_FAILURE, request);
 		return;
 	case MG_LOOKUP_UNKNOWN:
+		if (preq->bound_dn != NULL) {
+			/* The password was right, but what the entry is
+			   can't be told: never let it in unclassified. */
+			e_error(authdb_event(request), "bound as %s but can't "
+				"read that entry", preq->bound_dn);
+			preq->verify_plain(PASSDB_RESULT_INTERNAL_FAILURE,
+					   request);
+			return;
+		}
 		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		mg_audit_other(request, "unknown", "user_unknown");
 		preq->verify_plain(PASSDB_RESULT_USER_UNKNOWN, request);
 		return;
 	case MG_LOOKUP_FOUND:
@@ -152,10 +177,34 @@ static void mg_passdb_lookup_callback(const struct mg_lookup_result *result,
 		preq->verify_plain(PASSDB_RESULT_INTERNAL_FAILURE, request);
 		return;
 	}
-	if (preq->db->config->auth_bind)
+	/* skip_password_check: a master user already proved who they are,
+	   or an earlier passdb verified the password */
+	if (preq->bound_dn != NULL || request->fields.skip_password_check)
+		mg_passdb_verified(preq, request);
+	else if (preq->db->config->auth_bind)
 		mg_passdb_verify_bind(preq, request);
 	else
 		mg_passdb_verify_password(preq, request);
+}
+
+/* auth_bind_userdn: bind as the DN the template names, then read that
+   entry; no filter search at all. */
+static void mg_passdb_bind_userdn(struct mg_passdb_request *preq,
+				  struct auth_request *request)
+{
+	const char *dn, *error;
+
+	if (mg_lookup_expand_dn(request, preq->db->config->auth_bind_userdn,
+				&dn, &error) < 0) {
+		e_error(authdb_event(request), "auth_bind_userdn: %s", error);
+		preq->verify_plain(PASSDB_RESULT_INTERNAL_FAILURE, request);
+		return;
+	}
+	preq->bound_dn = p_strdup(request->pool, dn);
+	preq->request = request;
+	auth_request_ref(request);
+	mg_ldap_bind(preq->db->ldap, request->pool, preq->bound_dn,
+		     request->mech_password, mg_passdb_bind_callback, preq);
 }
 
 static void mg_passdb_verify_plain(struct auth_request *request,
@@ -167,6 +216,11 @@ static void mg_passdb_verify_plain(struct auth_request *request,
 	preq = p_new(request->pool, struct mg_passdb_request, 1);
 	preq->db = mg_passdb_db(request);
 	preq->verify_plain = callback;
+	if (preq->db->config->auth_bind_userdn != NULL &&
+	    !request->fields.skip_password_check) {
+		mg_passdb_bind_userdn(preq, request);
+		return;
+	}
 	mg_lookup(preq->db, request, preq->db->config->pass_filter, TRUE,
 		  mg_passdb_lookup_callback, preq);
 }

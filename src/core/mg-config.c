@@ -17,6 +17,7 @@ enum mg_config_type {
 	MG_CONFIG_SCOPE,
 	MG_CONFIG_PROFILE,
 	MG_CONFIG_REFUSAL,
+	MG_CONFIG_DIAGNOSTICS,
 };
 
 struct mg_config_key {
@@ -47,6 +48,13 @@ static const struct mg_config_key config_keys[] = {
 	KEY(mailbox_match, MG_CONFIG_FILTER),
 	KEY(custom_recipient_result, MG_CONFIG_REFUSAL),
 	KEY(custom_recipient_reason, MG_CONFIG_STRING),
+	KEY(exchange_events, MG_CONFIG_BOOL),
+	KEY(diagnostics_logging, MG_CONFIG_DIAGNOSTICS),
+	KEY(nt_domain, MG_CONFIG_STRING),
+	KEY(exchange_org, MG_CONFIG_STRING),
+	KEY(exchange_site, MG_CONFIG_STRING),
+	KEY(mailbox_alias_attr, MG_CONFIG_STRING),
+	KEY(audit_only, MG_CONFIG_BOOL),
 	KEY(connections, MG_CONFIG_COUNT),
 	KEY(max_pending, MG_CONFIG_COUNT),
 	{ "request_timeout", MG_CONFIG_MSECS,
@@ -69,6 +77,9 @@ static const struct {
 	{ "custom_recipient_result", "failure" },
 	{ "custom_recipient_reason",
 	  "The requested mailbox is not available on this server." },
+	{ "exchange_events", "yes" },
+	{ "diagnostics_logging", "none" },
+	{ "audit_only", "no" },
 	{ "connections", "2" },
 	{ "max_pending", "256" },
 	{ "request_timeout", "5s" },
@@ -274,6 +285,12 @@ static bool config_set_typed(struct mg_config *config,
 		mg_error_set(error_r, "recipient_profile: expected exchange55, "
 			     "ad, openldap or none, got '%s'", value);
 		return false;
+	case MG_CONFIG_DIAGNOSTICS:
+		if (mg_diagnostics_parse(value, field))
+			return true;
+		mg_error_set(error_r, "diagnostics_logging: expected none, "
+			     "minimum, medium or maximum, got '%s'", value);
+		return false;
 	case MG_CONFIG_REFUSAL:
 		if (strcmp(value, "failure") == 0)
 			*(enum mg_refusal *)field = MG_REFUSAL_FAILURE;
@@ -339,6 +356,37 @@ void mg_config_free(struct mg_config **_config)
 	free(config);
 }
 
+typedef size_t mg_config_derive_t(const char *base, char *buf, size_t size);
+
+static bool config_derive(char **field, mg_config_derive_t *derive,
+			  const char *base, struct mg_error *error_r)
+{
+	char value[256];
+
+	if (*field != NULL)
+		return true;
+	(void)derive(base, value, sizeof(value));
+	return set_string(field, value, error_r);
+}
+
+/* The audit trail's names default to what the base DN says, and the alias
+   to what the directory family calls it. */
+static bool config_derive_exchange(struct mg_config *config,
+				   struct mg_error *error_r)
+{
+	if (config->mailbox_alias_attr == NULL &&
+	    !set_string(&config->mailbox_alias_attr,
+			config->recipient_profile == MG_PROFILE_AD ?
+			"mailNickname" : "uid", error_r))
+		return false;
+	return config_derive(&config->nt_domain, mg_exchange_default_domain,
+			     config->base, error_r) &&
+		config_derive(&config->exchange_org, mg_exchange_default_org,
+			      config->base, error_r) &&
+		config_derive(&config->exchange_site, mg_exchange_default_site,
+			      config->base, error_r);
+}
+
 bool mg_config_finish(struct mg_config *config, struct mg_error *error_r)
 {
 	if (config->uris == NULL) {
@@ -358,6 +406,8 @@ bool mg_config_finish(struct mg_config *config, struct mg_error *error_r)
 			     "auth_bind = no");
 		return false;
 	}
+	if (!config_derive_exchange(config, error_r))
+		return false;
 	mg_classifier_free(&config->classifier);
 	config->classifier = mg_classifier_new(config->recipient_profile,
 					       config->custom_recipient_match,

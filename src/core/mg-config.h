@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include "mg-error.h"
 #include "mg-classify.h"
+#include "mg-exchange.h"
 
 enum mg_scope {
 	MG_SCOPE_BASE,
@@ -43,6 +44,15 @@ struct mg_config {
 	char *mailbox_match;
 	enum mg_refusal custom_recipient_result;
 	char *custom_recipient_reason;
+
+	bool exchange_events;
+	enum mg_diagnostics_level diagnostics_logging;
+	/* NULL until set or derived from base by mg_config_finish() */
+	char *nt_domain;
+	char *exchange_org;
+	char *exchange_site;
+	char *mailbox_alias_attr;
+	bool audit_only;
 
 	unsigned int connections;
 	unsigned int max_pending;

@@ -2,6 +2,8 @@
 
 #include "auth-common.h"
 #include "auth-request.h"
+#include "auth-cache.h"
+#include "passdb-cache.h"
 #include "mg-config.h"
 #include "mg-entry.h"
 #include "mg-attrmap.h"
@@ -27,9 +29,20 @@ static const char *mg_refusal_reason(struct mg_db *db,
 	return reason;
 }
 
-enum passdb_result mg_refusal_apply(struct mg_db *db,
-				    struct auth_request *request,
-				    const struct mg_lookup_result *lookup)
+void mg_refusal_mark(struct mg_db *db, struct auth_request *request,
+		     const struct mg_lookup_result *lookup)
+{
+	if (db->config->audit_only)
+		return;
+	auth_request_set_field(request, "nologin", "y", NULL);
+	auth_request_set_field(request, "reason",
+			       mg_refusal_reason(db, request, lookup->entry),
+			       NULL);
+}
+
+enum passdb_result mg_refusal_decide(struct mg_db *db,
+				     struct auth_request *request,
+				     const struct mg_lookup_result *lookup)
 {
 	const struct mg_config *config = db->config;
 
@@ -41,10 +54,12 @@ enum passdb_result mg_refusal_apply(struct mg_db *db,
 		mg_audit_refused(db, request, lookup, "tempfail");
 		return PASSDB_RESULT_INTERNAL_FAILURE;
 	}
-	auth_request_set_field(request, "nologin", "y", NULL);
-	auth_request_set_field(request, "reason",
-			       mg_refusal_reason(db, request, lookup->entry),
-			       NULL);
 	mg_audit_refused(db, request, lookup, "failure");
 	return PASSDB_RESULT_OK;
+}
+
+void mg_refusal_uncache(struct auth_request *request, const char *cache_key)
+{
+	if (passdb_cache != NULL && cache_key != NULL)
+		auth_cache_remove(passdb_cache, request, cache_key);
 }

@@ -4,7 +4,8 @@
    a wrong password, or an entry that has none, looks the same whether the
    entry is a mailbox or a custom recipient. Only then is a custom
    recipient refused, as a failure (OK + nologin + reason) or a temporary
-   failure, as configured. */
+   failure, as configured. Nothing about a custom recipient stays in the
+   auth cache, so every refusal is decided, and logged, here. */
 
 #include "auth-common.h"
 #include "passdb.h"
@@ -30,6 +31,8 @@ struct mg_passdb_request {
 	/* auth_bind_userdn: the bind came first and verified the password */
 	const char *bound_dn;
 	struct mg_lookup_result lookup;
+	/* the passdb's cache key, for dropping a custom recipient's entry */
+	const char *cache_key;
 	verify_plain_callback_t *verify_plain;
 	lookup_credentials_callback_t *lookup_credentials;
 };
@@ -61,6 +64,23 @@ static bool mg_passdb_apply_attrs(struct mg_passdb_request *preq,
 	return TRUE;
 }
 
+static bool mg_passdb_is_custom(const struct mg_passdb_request *preq)
+{
+	return preq->lookup.status == MG_LOOKUP_FOUND &&
+		preq->lookup.kind == MG_KIND_CUSTOM_RECIPIENT;
+}
+
+/* Answers. The caller holds a reference to request, so it outlives the
+   callback and the custom recipient's cache entry can go after it. */
+static void mg_passdb_finish(struct mg_passdb_request *preq,
+			     struct auth_request *request,
+			     enum passdb_result result)
+{
+	preq->verify_plain(result, request);
+	if (mg_passdb_is_custom(preq))
+		mg_refusal_uncache(request, preq->cache_key);
+}
+
 /* The password is right: a mailbox logs in, a custom recipient is
    refused. */
 static void mg_passdb_verified(struct mg_passdb_request *preq,
@@ -69,9 +89,9 @@ static void mg_passdb_verified(struct mg_passdb_request *preq,
 	enum passdb_result result = PASSDB_RESULT_OK;
 
 	mg_audit_validated(preq->db, request, &preq->lookup);
-	if (preq->lookup.kind == MG_KIND_CUSTOM_RECIPIENT)
-		result = mg_refusal_apply(preq->db, request, &preq->lookup);
-	preq->verify_plain(result, request);
+	if (mg_passdb_is_custom(preq))
+		result = mg_refusal_decide(preq->db, request, &preq->lookup);
+	mg_passdb_finish(preq, request, result);
 }
 
 static void mg_passdb_lookup_callback(const struct mg_lookup_result *result,
@@ -96,11 +116,11 @@ static void mg_passdb_bind_callback(enum mg_ldap_result result,
 		break;
 	case MG_LDAP_RESULT_INVALID_CREDENTIALS:
 		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
-		preq->verify_plain(PASSDB_RESULT_PASSWORD_MISMATCH, request);
+		mg_passdb_finish(preq, request, PASSDB_RESULT_PASSWORD_MISMATCH);
 		break;
 	case MG_LDAP_RESULT_TEMPFAIL:
 		e_error(authdb_event(request), "%s", error);
-		preq->verify_plain(PASSDB_RESULT_INTERNAL_FAILURE, request);
+		mg_passdb_finish(preq, request, PASSDB_RESULT_INTERNAL_FAILURE);
 		break;
 	}
 	auth_request_unref(&request);
@@ -127,7 +147,7 @@ static void mg_passdb_verify_password(struct mg_passdb_request *preq,
 		/* The usual AD contact: no credentials. Say exactly what a
 		   wrong password says. */
 		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
-		preq->verify_plain(PASSDB_RESULT_PASSWORD_MISMATCH, request);
+		mg_passdb_finish(preq, request, PASSDB_RESULT_PASSWORD_MISMATCH);
 		return;
 	}
 	password = t_strdup(password);
@@ -135,11 +155,11 @@ static void mg_passdb_verify_password(struct mg_passdb_request *preq,
 	ret = auth_request_password_verify(request, request->mech_password,
 					   password, scheme, AUTH_SUBSYS_DB);
 	if (ret < 0) {
-		preq->verify_plain(PASSDB_RESULT_INTERNAL_FAILURE, request);
+		mg_passdb_finish(preq, request, PASSDB_RESULT_INTERNAL_FAILURE);
 		return;
 	}
 	if (ret == 0) {
-		preq->verify_plain(PASSDB_RESULT_PASSWORD_MISMATCH, request);
+		mg_passdb_finish(preq, request, PASSDB_RESULT_PASSWORD_MISMATCH);
 		return;
 	}
 	mg_passdb_verified(preq, request);
@@ -154,7 +174,7 @@ static void mg_passdb_lookup_callback(const struct mg_lookup_result *result,
 	case MG_LOOKUP_TEMPFAIL:
 		e_error(authdb_event(request), "%s", result->error);
 		mg_audit_other(request, "unknown", "tempfail");
-		preq->verify_plain(PASSDB_RESULT_INTERNAL_FAILURE, request);
+		mg_passdb_finish(preq, request, PASSDB_RESULT_INTERNAL_FAILURE);
 		return;
 	case MG_LOOKUP_UNKNOWN:
 		if (preq->bound_dn != NULL) {
@@ -162,21 +182,23 @@ static void mg_passdb_lookup_callback(const struct mg_lookup_result *result,
 			   can't be told: never let it in unclassified. */
 			e_error(authdb_event(request), "bound as %s but can't "
 				"read that entry", preq->bound_dn);
-			preq->verify_plain(PASSDB_RESULT_INTERNAL_FAILURE,
-					   request);
+			mg_passdb_finish(preq, request,
+					 PASSDB_RESULT_INTERNAL_FAILURE);
 			return;
 		}
 		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
 		mg_audit_other(request, "unknown", "user_unknown");
-		preq->verify_plain(PASSDB_RESULT_USER_UNKNOWN, request);
+		mg_passdb_finish(preq, request, PASSDB_RESULT_USER_UNKNOWN);
 		return;
 	case MG_LOOKUP_FOUND:
 		break;
 	}
 	if (!mg_passdb_apply_attrs(preq, request)) {
-		preq->verify_plain(PASSDB_RESULT_INTERNAL_FAILURE, request);
+		mg_passdb_finish(preq, request, PASSDB_RESULT_INTERNAL_FAILURE);
 		return;
 	}
+	if (mg_passdb_is_custom(preq))
+		mg_refusal_mark(preq->db, request, &preq->lookup);
 	/* skip_password_check: a master user already proved who they are,
 	   or an earlier passdb verified the password */
 	if (preq->bound_dn != NULL || request->fields.skip_password_check)
@@ -197,7 +219,7 @@ static void mg_passdb_bind_userdn(struct mg_passdb_request *preq,
 	if (mg_lookup_expand_dn(request, preq->db->config->auth_bind_userdn,
 				&dn, &error) < 0) {
 		e_error(authdb_event(request), "auth_bind_userdn: %s", error);
-		preq->verify_plain(PASSDB_RESULT_INTERNAL_FAILURE, request);
+		mg_passdb_finish(preq, request, PASSDB_RESULT_INTERNAL_FAILURE);
 		return;
 	}
 	preq->bound_dn = p_strdup(request->pool, dn);
@@ -215,6 +237,7 @@ static void mg_passdb_verify_plain(struct auth_request *request,
 
 	preq = p_new(request->pool, struct mg_passdb_request, 1);
 	preq->db = mg_passdb_db(request);
+	preq->cache_key = request->passdb->cache_key;
 	preq->verify_plain = callback;
 	if (preq->db->config->auth_bind_userdn != NULL &&
 	    !request->fields.skip_password_check) {
@@ -248,11 +271,16 @@ mg_passdb_credentials_callback(const struct mg_lookup_result *result,
 			passdb_result = PASSDB_RESULT_INTERNAL_FAILURE;
 			break;
 		}
-		/* The mechanism verifies the password after this; the
-		   refusal travels with the credentials as nologin. */
-		if (result->kind == MG_KIND_CUSTOM_RECIPIENT)
-			passdb_result = mg_refusal_apply(preq->db, request,
-							 result);
+		/* The mechanism verifies the password after this, so the
+		   refusal travels with the credentials as nologin; its
+		   audit lines can't be written here without logging a
+		   refusal for what may yet be a wrong password. */
+		if (mg_passdb_is_custom(preq))
+			mg_refusal_mark(preq->db, request, result);
+		if (mg_passdb_is_custom(preq) && preq->db->config->
+		    custom_recipient_result == MG_REFUSAL_TEMPFAIL &&
+		    !preq->db->config->audit_only)
+			passdb_result = PASSDB_RESULT_INTERNAL_FAILURE;
 		if (request->passdb_password != NULL) {
 			password = t_strdup(request->passdb_password);
 			scheme = password_get_scheme(&password);
@@ -261,6 +289,8 @@ mg_passdb_credentials_callback(const struct mg_lookup_result *result,
 	}
 	passdb_handle_credentials(passdb_result, password, scheme,
 				  preq->lookup_credentials, request);
+	if (mg_passdb_is_custom(preq))
+		mg_refusal_uncache(request, preq->cache_key);
 }
 
 static void
@@ -271,6 +301,7 @@ mg_passdb_lookup_credentials(struct auth_request *request,
 
 	preq = p_new(request->pool, struct mg_passdb_request, 1);
 	preq->db = mg_passdb_db(request);
+	preq->cache_key = request->passdb->cache_key;
 	preq->lookup_credentials = callback;
 	mg_lookup(preq->db, request, preq->db->config->pass_filter, TRUE,
 		  mg_passdb_credentials_callback, preq);

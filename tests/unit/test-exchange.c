@@ -1,0 +1,106 @@
+/* Exchange event texts, checked against the wording of KB Q173776 as the
+   project notes record it. */
+
+#include <glib.h>
+#include <string.h>
+#include "mg-exchange.h"
+
+static const struct mg_exchange_params params = {
+	.domain = "ORG",
+	.login = "jdoe",
+	.alias = "jdoe",
+	.login_x500 = "/o=Org/ou=Site/cn=Recipients/cn=jdoe",
+	.target_x500 = "/o=Org/ou=Site/cn=Recipients/cn=jdoe",
+	.addr = "1.1.1.1",
+};
+
+static void check_line(enum mg_exchange_event_kind kind, const char *expected)
+{
+	char buf[1024];
+	size_t len = mg_exchange_format_line(kind, &params, buf, sizeof(buf));
+
+	g_assert_cmpstr(buf, ==, expected);
+	g_assert_cmpuint(len, ==, strlen(expected));
+}
+
+static void test_lines(void)
+{
+	check_line(MG_EXCHANGE_IS_LOGON_FAILURE,
+		"MSExchangeIS Private: Event ID 1023 (Failure Audit, Logons): "
+		"ORG\\jdoe was validated as /o=Org/ou=Site/cn=Recipients/cn=jdoe "
+		"but was unable to log on to /o=Org/ou=Site/cn=Recipients/cn=jdoe.");
+	check_line(MG_EXCHANGE_IMAP4_LOGON_FAILED,
+		"MSExchange IMAP4: Event ID 13003 (Error, Authentication): "
+		"Logon attempt from 1.1.1.1 to jdoe/jdoe has failed: "
+		"EcDoPrivateLogon() call failed with error Logon failure.");
+	check_line(MG_EXCHANGE_POP3_LOGON_FAILED,
+		"MSExchange POP3: Event ID 13003 (Error, Authentication): "
+		"Logon attempt from 1.1.1.1 to jdoe/jdoe has failed: "
+		"EcGetMailboxDN() call failed with error. The requested mailbox "
+		"is not available on this server.");
+	check_line(MG_EXCHANGE_IMAP4_LOGON_SUCCESS,
+		"MSExchange IMAP4: Event ID 11202 (Success Audit, Authentication): "
+		"An IMAP4 client 1.1.1.1 successfully logged on to the mailbox "
+		"jdoe/jdoe.");
+}
+
+static void test_truncation_reports_full_length(void)
+{
+	char small[16], big[1024];
+	size_t full = mg_exchange_format_line(MG_EXCHANGE_IS_LOGON_FAILURE,
+					      &params, big, sizeof(big));
+
+	g_assert_cmpuint(mg_exchange_format_line(MG_EXCHANGE_IS_LOGON_FAILURE,
+						 &params, small, sizeof(small)),
+			 ==, full);
+	g_assert_cmpuint(strlen(small), ==, sizeof(small) - 1);
+	g_assert_true(strncmp(small, big, sizeof(small) - 1) == 0);
+}
+
+static void test_diagnostics_levels(void)
+{
+	enum mg_diagnostics_level level;
+
+	g_assert_true(mg_diagnostics_parse("minimum", &level));
+	g_assert_cmpint(level, ==, 1);
+	g_assert_false(mg_diagnostics_parse("verbose", &level));
+	/* errors and failure audits always; success audits from minimum */
+	g_assert_true(mg_exchange_event_wanted(MG_EXCHANGE_IS_LOGON_FAILURE,
+					       MG_DIAGNOSTICS_NONE));
+	g_assert_true(mg_exchange_event_wanted(MG_EXCHANGE_POP3_LOGON_FAILED,
+					       MG_DIAGNOSTICS_NONE));
+	g_assert_false(mg_exchange_event_wanted(MG_EXCHANGE_IMAP4_LOGON_SUCCESS,
+						MG_DIAGNOSTICS_NONE));
+	g_assert_true(mg_exchange_event_wanted(MG_EXCHANGE_IMAP4_LOGON_SUCCESS,
+					       MG_DIAGNOSTICS_MINIMUM));
+}
+
+static void test_defaults_from_base(void)
+{
+	char buf[64];
+
+	mg_exchange_default_domain("ou=people,dc=corp,dc=example", buf, sizeof(buf));
+	g_assert_cmpstr(buf, ==, "CORP");
+	mg_exchange_default_org("cn=Recipients,ou=Site,o=Org", buf, sizeof(buf));
+	g_assert_cmpstr(buf, ==, "Org");
+	mg_exchange_default_site("cn=Recipients,ou=Site,o=Org", buf, sizeof(buf));
+	g_assert_cmpstr(buf, ==, "Site");
+	mg_exchange_default_org("dc=corp,dc=example", buf, sizeof(buf));
+	g_assert_cmpstr(buf, ==, "corp");
+	mg_exchange_default_site("dc=corp,dc=example", buf, sizeof(buf));
+	g_assert_cmpstr(buf, ==, "example");
+	mg_exchange_default_domain("o=Org", buf, sizeof(buf));
+	g_assert_cmpstr(buf, ==, "ORG");
+	mg_exchange_x500_dn("Org", "Site", "jdoe", buf, sizeof(buf));
+	g_assert_cmpstr(buf, ==, "/o=Org/ou=Site/cn=Recipients/cn=jdoe");
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/exchange/lines", test_lines);
+	g_test_add_func("/exchange/truncation", test_truncation_reports_full_length);
+	g_test_add_func("/exchange/diagnostics", test_diagnostics_levels);
+	g_test_add_func("/exchange/defaults", test_defaults_from_base);
+	return g_test_run();
+}

@@ -11,33 +11,39 @@ static bool mg_attrmap_parse_item(pool_t pool, const char *item,
 				  struct mg_attrmap_item *result_r,
 				  const char **error_r)
 {
-	const char *p;
+	const char *field = strchr(item, '='), *template;
 
 	i_zero(result_r);
-	if (item[0] == '=') {
-		/* =field=template */
-		p = strchr(item + 1, '=');
-		if (p == NULL || p == item + 1) {
-			*error_r = t_strdup_printf(
-				"'%s': expected =field=template", item);
-			return FALSE;
-		}
-		result_r->field = p_strdup_until(pool, item + 1, p);
-		result_r->template = p_strdup(pool, p + 1);
-		return TRUE;
+	if (item[0] == '@') {
+		*error_r = t_strdup_printf("'%s': '@' items are not supported",
+					   item);
+		return FALSE;
 	}
-	p = strchr(item, '=');
-	if (p == NULL) {
+	if (field == NULL) {
+		/* a bare attribute is also its field's name */
 		result_r->ldap_attr = p_strdup(pool, item);
 		result_r->field = result_r->ldap_attr;
 		return TRUE;
 	}
-	if (p[1] == '\0') {
+	if (field != item)
+		result_r->ldap_attr = p_strdup_until(pool, item, field);
+	field++;
+	template = strchr(field, '=');
+	if (template == NULL) {
+		if (result_r->ldap_attr == NULL) {
+			*error_r = t_strdup_printf(
+				"'%s': expected =field=template", item);
+			return FALSE;
+		}
+		result_r->field = p_strdup(pool, field);
+	} else {
+		result_r->field = p_strdup_until(pool, field, template);
+		result_r->template = p_strdup(pool, template + 1);
+	}
+	if (result_r->field[0] == '\0') {
 		*error_r = t_strdup_printf("'%s': field name missing", item);
 		return FALSE;
 	}
-	result_r->ldap_attr = p_strdup_until(pool, item, p);
-	result_r->field = p_strdup(pool, p + 1);
 	return TRUE;
 }
 
@@ -76,8 +82,8 @@ void mg_attrs_add(pool_t pool, ARRAY_TYPE(const_string) *attrs,
 
 /* The attributes a template names as %{ldap:attr} or %{ldap_multi:attr}
    (an optional ":default" follows the name). */
-static void mg_template_add_attrs(const char *template, pool_t pool,
-				  ARRAY_TYPE(const_string) *attrs)
+void mg_attrmap_add_template_attrs(const char *template, pool_t pool,
+				   ARRAY_TYPE(const_string) *attrs)
 {
 	static const char *const prefixes[] = { "%{ldap:", "%{ldap_multi:" };
 
@@ -103,8 +109,9 @@ void mg_attrmap_add_attrs(const ARRAY_TYPE(mg_attrmap_item) *items,
 	array_foreach(items, item) {
 		if (item->ldap_attr != NULL)
 			mg_attrs_add(pool, attrs, item->ldap_attr);
-		else
-			mg_template_add_attrs(item->template, pool, attrs);
+		if (item->template != NULL)
+			mg_attrmap_add_template_attrs(item->template, pool,
+						      attrs);
 	}
 }
 
@@ -147,14 +154,31 @@ static const struct var_expand_func_table mg_attrmap_funcs[] = {
 	{ NULL, NULL }
 };
 
+/* Dovecot's table for the request, plus %$ for the attribute's value. */
+static const struct var_expand_table *
+mg_attrmap_var_table(struct auth_request *request, const char *value)
+{
+	struct var_expand_table *base, *table;
+	unsigned int count;
+
+	base = auth_request_get_var_expand_table_full(request,
+		request->fields.user, NULL, &count);
+	table = t_new(struct var_expand_table, count + 2);
+	memcpy(table, base, sizeof(*table) * count);
+	table[count].key = '$';
+	table[count].value = value;
+	return table;
+}
+
 int mg_attrmap_expand(struct auth_request *request,
 		      const struct mg_entry *entry, const char *template,
-		      const char **value_r, const char **error_r)
+		      const char *value, const char **value_r,
+		      const char **error_r)
 {
 	string_t *str = t_str_new(128);
 
 	if (var_expand_with_funcs(str, template,
-				  auth_request_get_var_expand_table(request, NULL),
+				  mg_attrmap_var_table(request, value),
 				  mg_attrmap_funcs, (void *)entry,
 				  error_r) <= 0)
 		return -1;
@@ -171,14 +195,16 @@ int mg_attrmap_apply(const ARRAY_TYPE(mg_attrmap_item) *items,
 	const struct mg_attrmap_item *item;
 
 	array_foreach(items, item) {
-		const char *const *values, *single[2] = { NULL, NULL };
+		const char *const *values = NULL, *single[2] = { NULL, NULL };
 
 		if (item->ldap_attr != NULL) {
 			values = mg_entry_get(entry, item->ldap_attr);
 			if (values == NULL || values[0] == NULL)
 				continue;
-		} else {
+		}
+		if (item->template != NULL) {
 			if (mg_attrmap_expand(request, entry, item->template,
+					      values == NULL ? NULL : values[0],
 					      &single[0], error_r) < 0) {
 				*error_r = t_strdup_printf(
 					"expanding %s=%s: %s", item->field,

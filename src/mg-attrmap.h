@@ -5,17 +5,18 @@
    userdb fields, in the syntax of Dovecot's LDAP driver:
    "ldapAttr=field" copies an attribute, "=field=template" expands a
    template with Dovecot's %-variables and %{ldap:attr}, %{ldap_multi:attr}
-   (all values, comma-separated). */
+   (all values, comma-separated), and "ldapAttr=field=template" expands the
+   template only when the entry has ldapAttr, with %$ as its value. */
 
 #include "mg-entry.h"
 
 struct auth_request;
 
 struct mg_attrmap_item {
-	/* NULL for a template item */
+	/* NULL for "=field=template" */
 	const char *ldap_attr;
 	const char *field;
-	/* NULL for a copy item */
+	/* NULL for "ldapAttr=field" */
 	const char *template;
 };
 
@@ -32,15 +33,21 @@ bool mg_attrmap_parse(pool_t pool, const char *text,
 void mg_attrmap_add_attrs(const ARRAY_TYPE(mg_attrmap_item) *items,
 			  pool_t pool, ARRAY_TYPE(const_string) *attrs);
 
+/* Adds every attribute a template names in %{ldap:...} to attrs. */
+void mg_attrmap_add_template_attrs(const char *template, pool_t pool,
+				   ARRAY_TYPE(const_string) *attrs);
+
 /* Adds attr (copied into pool) to attrs unless it is there already,
    compared case-insensitively as LDAP attribute names are. */
 void mg_attrs_add(pool_t pool, ARRAY_TYPE(const_string) *attrs,
 		  const char *attr);
 
-/* Expands a template for entry. Returns -1 with error_r on failure. */
+/* Expands a template for entry; %$ is value (may be NULL when the template
+   has no %$). Returns -1 with error_r on failure. */
 int mg_attrmap_expand(struct auth_request *request,
 		      const struct mg_entry *entry, const char *template,
-		      const char **value_r, const char **error_r);
+		      const char *value, const char **value_r,
+		      const char **error_r);
 
 typedef void mg_attrmap_field_callback_t(struct auth_request *request,
 					 const char *field,

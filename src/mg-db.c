@@ -41,6 +41,8 @@ static void mg_db_build_search_attrs(struct mg_db *db)
 	for (attr = mg_classifier_attrs(db->config->classifier);
 	     *attr != NULL; attr++)
 		mg_attrs_add(db->pool, &attrs, *attr);
+	mg_attrmap_add_template_attrs(db->config->custom_recipient_reason,
+				      db->pool, &attrs);
 	/* what the audit trail names the entry by */
 	mg_attrs_add(db->pool, &attrs, db->config->mailbox_alias_attr);
 	mg_attrs_add(db->pool, &attrs, "legacyExchangeDN");

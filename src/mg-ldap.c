@@ -280,7 +280,7 @@ static void mg_ldap_handle_service_bind(struct mg_ldap_conn *conn,
 	if (err != LDAP_SUCCESS) {
 		const char *error = t_strdup_printf(
 			"bind as '%s' failed: %s%s%s",
-			conn->for_user_binds || conn->ldap->set.dn == NULL ?
+			conn->ldap->set.dn == NULL ?
 			"(anonymous)" : conn->ldap->set.dn,
 			ldap_err2string(err), diag == NULL ? "" : ": ",
 			diag == NULL ? "" : diag);
@@ -427,7 +427,9 @@ static int mg_ldap_conn_send_service_bind(struct mg_ldap_conn *conn)
 	struct berval cred = { 0, NULL };
 	const char *dn = NULL;
 
-	if (!conn->for_user_binds && set->dn != NULL) {
+	/* User-bind connections bind as the service first as well: a
+	   server that refuses anonymous binds must not refuse them. */
+	if (set->dn != NULL) {
 		dn = set->dn;
 		if (set->dnpass != NULL) {
 			cred.bv_val = (char *)set->dnpass;

@@ -26,7 +26,6 @@ struct mg_lookup_request {
 	struct auth_request *auth_request;
 	mg_lookup_callback_t *callback;
 	void *context;
-	bool save;
 };
 
 const char *mg_lookup_filter_escape(const char *str,
@@ -49,14 +48,19 @@ const char *mg_lookup_dn_escape(const char *str,
 	return dest;
 }
 
+/* The DNs of entries[] other than except; only the mailboxes' when
+   only_mailboxes. */
 static const char *mg_lookup_dn_list(struct mg_entry *const *entries,
+				     const enum mg_kind *kinds,
 				     unsigned int count,
-				     const struct mg_entry *except)
+				     const struct mg_entry *except,
+				     bool only_mailboxes)
 {
 	string_t *str = t_str_new(256);
 
 	for (unsigned int i = 0; i < count; i++) {
-		if (entries[i] == except)
+		if (entries[i] == except ||
+		    (only_mailboxes && kinds[i] != MG_KIND_MAILBOX))
 			continue;
 		if (str_len(str) > 0)
 			str_append(str, ", ");
@@ -66,63 +70,56 @@ static const char *mg_lookup_dn_list(struct mg_entry *const *entries,
 }
 
 /* A contact that shares an address with its user must not lock the user
-   out: among several matches, the one mailbox wins. */
+   out: among several matches, the one mailbox wins. With no mailbox among
+   them, the first entry (a custom recipient) is refused as any would be. */
 static void mg_lookup_choose(struct mg_lookup_request *lreq,
 			     struct mg_entry *const *entries,
 			     unsigned int count,
 			     struct mg_lookup_result *result)
 {
-	struct auth_request *request = lreq->auth_request;
 	const struct mg_classifier *classifier = lreq->db->config->classifier;
-	const struct mg_entry *mailbox = NULL;
-	const char *mailbox_rule = NULL, *rule;
-	unsigned int mailboxes = 0;
+	enum mg_kind *kinds = t_new(enum mg_kind, count);
+	const char **rules = t_new(const char *, count);
+	unsigned int i, chosen = 0, mailboxes = 0;
 	struct mg_entry_view view;
 
-	for (unsigned int i = 0; i < count; i++) {
+	for (i = 0; i < count; i++) {
 		mg_entry_view_init(&view, entries[i]);
-		if (mg_classify(classifier, &view, &rule) == MG_KIND_MAILBOX) {
-			mailboxes++;
-			mailbox = entries[i];
-			mailbox_rule = rule;
-		}
+		kinds[i] = mg_classify(classifier, &view, &rules[i]);
+		if (kinds[i] == MG_KIND_MAILBOX && mailboxes++ == 0)
+			chosen = i;
 	}
 	if (mailboxes > 1) {
 		result->status = MG_LOOKUP_TEMPFAIL;
 		result->error = t_strdup_printf(
 			"the filter matched %u entries with a mailbox, "
 			"refusing to choose: %s", mailboxes,
-			mg_lookup_dn_list(entries, count, NULL));
+			mg_lookup_dn_list(entries, kinds, count, NULL, TRUE));
 		return;
 	}
 	result->status = MG_LOOKUP_FOUND;
-	if (mailbox != NULL) {
-		result->entry = mailbox;
-		result->kind = MG_KIND_MAILBOX;
-		result->rule = mailbox_rule;
-	} else {
-		result->entry = entries[0];
-		mg_entry_view_init(&view, entries[0]);
-		result->kind = mg_classify(classifier, &view, &result->rule);
-	}
-	e_warning(authdb_event(request),
+	result->entry = entries[chosen];
+	result->kind = kinds[chosen];
+	result->rule = rules[chosen];
+	e_warning(authdb_event(lreq->auth_request),
 		  "the filter matched %u entries; using %s (%s), "
 		  "ignoring %s", count, result->entry->dn,
 		  mg_kind_name(result->kind),
-		  mg_lookup_dn_list(entries, count, result->entry));
+		  mg_lookup_dn_list(entries, kinds, count, result->entry,
+				    FALSE));
 }
 
-static void mg_lookup_save(struct mg_lookup_request *lreq,
-			   const struct mg_lookup_result *result)
+void mg_lookup_save(struct mg_db *db, struct auth_request *request,
+		    const struct mg_lookup_result *result)
 {
-	struct auth_request *request = lreq->auth_request;
 	struct mg_lookup_saved *saved;
 
 	saved = p_new(request->pool, struct mg_lookup_saved, 1);
-	saved->db = lreq->db;
+	saved->db = db;
 	saved->user = p_strdup(request->pool, request->fields.user);
 	saved->result = *result;
 	saved->result.rule = p_strdup(request->pool, result->rule);
+	saved->result.error = NULL;
 	event_set_ptr(request->event, MG_LOOKUP_SAVED_KEY, saved);
 }
 
@@ -151,14 +148,12 @@ static void mg_lookup_search_callback(enum mg_ldap_result ldap_result,
 	} else {
 		mg_lookup_choose(lreq, entries, count, &result);
 	}
-	if (result.status == MG_LOOKUP_FOUND && lreq->save)
-		mg_lookup_save(lreq, &result);
 	lreq->callback(&result, request, lreq->context);
 	auth_request_unref(&request);
 }
 
 static void mg_lookup_start(struct mg_db *db, struct auth_request *request,
-			    const struct mg_ldap_search *search, bool save,
+			    const struct mg_ldap_search *search,
 			    mg_lookup_callback_t *callback, void *context)
 {
 	struct mg_lookup_request *lreq;
@@ -168,7 +163,6 @@ static void mg_lookup_start(struct mg_db *db, struct auth_request *request,
 	lreq->auth_request = request;
 	lreq->callback = callback;
 	lreq->context = context;
-	lreq->save = save;
 	e_debug(authdb_event(request), "search base=%s scope=%d filter=%s",
 		search->base, search->scope, search->filter);
 
@@ -190,13 +184,19 @@ static void mg_lookup_fail(struct auth_request *request, const char *error,
 
 #undef mg_lookup
 void mg_lookup(struct mg_db *db, struct auth_request *request,
-	       const char *filter_template, bool save,
+	       const char *filter_template,
 	       mg_lookup_callback_t *callback, void *context)
 {
 	struct mg_ldap_search search;
 	string_t *filter = t_str_new(256);
-	const char *error;
+	const char *base, *error;
 
+	if (mg_lookup_expand_dn(request, db->config->base, &base, &error) < 0) {
+		mg_lookup_fail(request, t_strdup_printf(
+			"can't expand base %s: %s", db->config->base, error),
+			callback, context);
+		return;
+	}
 	if (auth_request_var_expand(filter, filter_template, request,
 				    mg_lookup_filter_escape, &error) <= 0) {
 		mg_lookup_fail(request, t_strdup_printf(
@@ -205,17 +205,17 @@ void mg_lookup(struct mg_db *db, struct auth_request *request,
 		return;
 	}
 	i_zero(&search);
-	search.base = db->config->base;
+	search.base = base;
 	search.scope = db->scope;
 	search.filter = str_c(filter);
 	search.attrs = db->search_attrs;
-	mg_lookup_start(db, request, &search, save, callback, context);
+	mg_lookup_start(db, request, &search, callback, context);
 }
 
 #undef mg_lookup_dn
 void mg_lookup_dn(struct mg_db *db, struct auth_request *request,
-		  const char *dn, bool save,
-		  mg_lookup_callback_t *callback, void *context)
+		  const char *dn, mg_lookup_callback_t *callback,
+		  void *context)
 {
 	struct mg_ldap_search search;
 
@@ -224,7 +224,7 @@ void mg_lookup_dn(struct mg_db *db, struct auth_request *request,
 	search.scope = LDAP_SCOPE_BASE;
 	search.filter = "(objectClass=*)";
 	search.attrs = db->search_attrs;
-	mg_lookup_start(db, request, &search, save, callback, context);
+	mg_lookup_start(db, request, &search, callback, context);
 }
 
 int mg_lookup_expand_dn(struct auth_request *request, const char *template,

@@ -33,13 +33,13 @@ typedef void mg_lookup_callback_t(const struct mg_lookup_result *result,
 				  struct auth_request *request, void *context);
 
 /* Searches with filter_template (pass_filter or user_filter) for request's
-   user. The request is referenced until callback has run. With save, a
-   found entry is kept for mg_lookup_get_saved(). */
+   user, under base (%-variables expanded, DN-escaped). The request is
+   referenced until callback has run. */
 void mg_lookup(struct mg_db *db, struct auth_request *request,
-	       const char *filter_template, bool save,
+	       const char *filter_template,
 	       mg_lookup_callback_t *callback, void *context);
-#define mg_lookup(db, request, filter_template, save, callback, context) \
-	mg_lookup(db, request, filter_template, save - \
+#define mg_lookup(db, request, filter_template, callback, context) \
+	mg_lookup(db, request, filter_template - \
 		CALLBACK_TYPECHECK(callback, void (*)( \
 			const struct mg_lookup_result *, \
 			struct auth_request *, typeof(context))), \
@@ -48,10 +48,10 @@ void mg_lookup(struct mg_db *db, struct auth_request *request,
 /* Reads the entry at dn (a base-scope search) instead of searching with a
    filter: for auth_bind_userdn, where the bind already named the entry. */
 void mg_lookup_dn(struct mg_db *db, struct auth_request *request,
-		  const char *dn, bool save,
-		  mg_lookup_callback_t *callback, void *context);
-#define mg_lookup_dn(db, request, dn, save, callback, context) \
-	mg_lookup_dn(db, request, dn, save - \
+		  const char *dn, mg_lookup_callback_t *callback,
+		  void *context);
+#define mg_lookup_dn(db, request, dn, callback, context) \
+	mg_lookup_dn(db, request, dn - \
 		CALLBACK_TYPECHECK(callback, void (*)( \
 			const struct mg_lookup_result *, \
 			struct auth_request *, typeof(context))), \
@@ -62,8 +62,14 @@ void mg_lookup_dn(struct mg_db *db, struct auth_request *request,
 int mg_lookup_expand_dn(struct auth_request *request, const char *template,
 			const char **dn_r, const char **error_r);
 
-/* The result an earlier mg_lookup(save = TRUE) of this request found for
-   its current user with the same db, or NULL. */
+/* Keeps a found entry on request for the userdb of the same login, under
+   the request's current user name (after pass_attrs may have changed it).
+   The entry already lives in the request's pool. */
+void mg_lookup_save(struct mg_db *db, struct auth_request *request,
+		    const struct mg_lookup_result *result);
+
+/* The result mg_lookup_save() kept on this request for its current user
+   with the same db, or NULL. */
 const struct mg_lookup_result *
 mg_lookup_get_saved(struct mg_db *db, struct auth_request *request);
 

@@ -19,7 +19,7 @@ static const char *mg_refusal_reason(struct mg_db *db,
 	const char *reason, *error;
 
 	if (mg_attrmap_expand(request, entry,
-			      db->config->custom_recipient_reason,
+			      db->config->custom_recipient_reason, NULL,
 			      &reason, &error) < 0) {
 		/* Still refuse; only the wording falls back. */
 		e_error(authdb_event(request),

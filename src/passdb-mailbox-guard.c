@@ -50,6 +50,8 @@ static void mg_passdb_set_field(struct auth_request *request,
 			       preq->db->config->default_pass_scheme);
 }
 
+/* Sets the pass_attrs fields, then keeps the entry for this login's
+   userdb under the user name they may have changed. */
 static bool mg_passdb_apply_attrs(struct mg_passdb_request *preq,
 				  struct auth_request *request)
 {
@@ -61,6 +63,7 @@ static bool mg_passdb_apply_attrs(struct mg_passdb_request *preq,
 		e_error(authdb_event(request), "pass_attrs: %s", error);
 		return FALSE;
 	}
+	mg_lookup_save(preq->db, request, &preq->lookup);
 	return TRUE;
 }
 
@@ -108,7 +111,7 @@ static void mg_passdb_bind_callback(enum mg_ldap_result result,
 	case MG_LDAP_RESULT_OK:
 		if (preq->bound_dn != NULL) {
 			/* the one search of this login: the bound entry */
-			mg_lookup_dn(preq->db, request, preq->bound_dn, TRUE,
+			mg_lookup_dn(preq->db, request, preq->bound_dn,
 				     mg_passdb_lookup_callback, preq);
 		} else {
 			mg_passdb_verified(preq, request);
@@ -244,7 +247,7 @@ static void mg_passdb_verify_plain(struct auth_request *request,
 		mg_passdb_bind_userdn(preq, request);
 		return;
 	}
-	mg_lookup(preq->db, request, preq->db->config->pass_filter, TRUE,
+	mg_lookup(preq->db, request, preq->db->config->pass_filter,
 		  mg_passdb_lookup_callback, preq);
 }
 
@@ -272,15 +275,13 @@ mg_passdb_credentials_callback(const struct mg_lookup_result *result,
 			break;
 		}
 		/* The mechanism verifies the password after this, so the
-		   refusal travels with the credentials as nologin; its
-		   audit lines can't be written here without logging a
-		   refusal for what may yet be a wrong password. */
+		   refusal travels with the credentials as nologin, and is
+		   permanent even with custom_recipient_result = tempfail:
+		   a temporary failure given now, before the password is
+		   checked, would tell anyone what the entry is. For the
+		   same reason no audit line is written here. */
 		if (mg_passdb_is_custom(preq))
 			mg_refusal_mark(preq->db, request, result);
-		if (mg_passdb_is_custom(preq) && preq->db->config->
-		    custom_recipient_result == MG_REFUSAL_TEMPFAIL &&
-		    !preq->db->config->audit_only)
-			passdb_result = PASSDB_RESULT_INTERNAL_FAILURE;
 		if (request->passdb_password != NULL) {
 			password = t_strdup(request->passdb_password);
 			scheme = password_get_scheme(&password);
@@ -303,7 +304,7 @@ mg_passdb_lookup_credentials(struct auth_request *request,
 	preq->db = mg_passdb_db(request);
 	preq->cache_key = request->passdb->cache_key;
 	preq->lookup_credentials = callback;
-	mg_lookup(preq->db, request, preq->db->config->pass_filter, TRUE,
+	mg_lookup(preq->db, request, preq->db->config->pass_filter,
 		  mg_passdb_credentials_callback, preq);
 }
 

@@ -64,10 +64,15 @@ mg_userdb_result(struct mg_db *db, struct auth_request *request,
 		break;
 	}
 	if (result->kind == MG_KIND_CUSTOM_RECIPIENT) {
+		if (!db->config->audit_only) {
+			e_info(authdb_event(request), "%s is a custom "
+			       "recipient (rule %s): no mailbox here",
+			       result->entry->dn, result->rule);
+			return USERDB_RESULT_USER_UNKNOWN;
+		}
 		e_info(authdb_event(request), "%s is a custom recipient "
-		       "(rule %s): no mailbox here", result->entry->dn,
-		       result->rule);
-		return USERDB_RESULT_USER_UNKNOWN;
+		       "(rule %s), served anyway: audit_only = yes",
+		       result->entry->dn, result->rule);
 	}
 	auth_request_init_userdb_reply(request, TRUE);
 	if (mg_attrmap_apply(&db->user_attrs, request, result->entry,
@@ -103,7 +108,7 @@ static void mg_userdb_lookup(struct auth_request *request,
 	ureq = p_new(request->pool, struct mg_userdb_request, 1);
 	ureq->db = db;
 	ureq->callback = callback;
-	mg_lookup(db, request, db->config->user_filter, FALSE,
+	mg_lookup(db, request, db->config->user_filter,
 		  mg_userdb_lookup_callback, ureq);
 }
 

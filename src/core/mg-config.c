@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "mg-filter.h"
 #include "mg-config.h"
 
@@ -69,6 +70,7 @@ static const struct {
 	{ "scope", "subtree" },
 	{ "pass_filter", "(&(objectClass=posixAccount)(uid=%u))" },
 	{ "user_filter", "(&(objectClass=posixAccount)(uid=%u))" },
+	{ "pass_attrs", "uid=user,userPassword=password" },
 	{ "user_attrs", "homeDirectory=home,uidNumber=uid,gidNumber=gid" },
 	{ "iterate_filter", "(objectClass=posixAccount)" },
 	{ "iterate_attrs", "uid=user" },
@@ -96,11 +98,11 @@ static const struct mg_config_key *config_key_find(const char *name)
 
 static bool parse_bool(const char *value, bool *result_r)
 {
-	if (strcmp(value, "yes") == 0 || strcmp(value, "y") == 0) {
+	if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "y") == 0) {
 		*result_r = true;
 		return true;
 	}
-	if (strcmp(value, "no") == 0 || strcmp(value, "n") == 0) {
+	if (strcasecmp(value, "no") == 0 || strcasecmp(value, "n") == 0) {
 		*result_r = false;
 		return true;
 	}
@@ -399,6 +401,12 @@ bool mg_config_finish(struct mg_config *config, struct mg_error *error_r)
 	}
 	if (config->dnpass != NULL && config->dn == NULL) {
 		mg_error_set(error_r, "dnpass is set but dn is not");
+		return false;
+	}
+	/* a DN without a password is an unauthenticated bind, which servers
+	   answer as anonymous: almost certainly not what was meant */
+	if (config->dn != NULL && config->dnpass == NULL) {
+		mg_error_set(error_r, "dn is set but dnpass is not");
 		return false;
 	}
 	if (config->auth_bind_userdn != NULL && !config->auth_bind) {

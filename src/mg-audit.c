@@ -16,11 +16,6 @@ static struct event_category event_category_mailbox_guard = {
 	.name = "mailbox_guard",
 };
 
-struct mg_audit_names {
-	struct mg_exchange_params params;
-	const char *dn;
-};
-
 static struct event *mg_audit_event(struct auth_request *request,
 				    const char *name)
 {
@@ -33,44 +28,28 @@ static struct event *mg_audit_event(struct auth_request *request,
 	return event;
 }
 
-static const char *mg_audit_x500(const struct mg_config *config,
-				 const char *alias)
-{
-	char buf[MG_AUDIT_LINE_MAX];
-
-	(void)mg_exchange_x500_dn(config->exchange_org, config->exchange_site,
-				  alias, buf, sizeof(buf));
-	return t_strdup(buf);
-}
-
 static void mg_audit_names_init(struct mg_db *db, struct auth_request *request,
 				const struct mg_lookup_result *lookup,
-				struct mg_audit_names *names_r)
+				struct mg_exchange_names *names_r)
 {
 	const struct mg_config *config = db->config;
-	const char *master = request->fields.master_user;
-	const char *alias, *legacy_dn;
+	const struct mg_exchange_identity identity = {
+		.nt_domain = config->nt_domain,
+		.org = config->exchange_org,
+		.site = config->exchange_site,
+		.alias_attr = config->mailbox_alias_attr,
+	};
+	struct mg_entry_view view;
 
-	alias = mg_entry_get_first(lookup->entry, config->mailbox_alias_attr);
-	if (alias == NULL)
-		alias = request->fields.user;
-	legacy_dn = mg_entry_get_first(lookup->entry, "legacyExchangeDN");
-
-	i_zero(names_r);
-	names_r->dn = lookup->entry->dn;
-	names_r->params.domain = config->nt_domain;
-	names_r->params.login = master != NULL ? master : request->fields.user;
-	names_r->params.alias = alias;
-	names_r->params.target_x500 = legacy_dn != NULL ? legacy_dn :
-		mg_audit_x500(config, alias);
-	names_r->params.login_x500 = master != NULL ?
-		mg_audit_x500(config, master) : names_r->params.target_x500;
-	names_r->params.addr = net_ip2addr(&request->fields.remote_ip);
+	mg_entry_view_init(&view, lookup->entry);
+	mg_exchange_names_init(names_r, &identity, &view, request->fields.user,
+			       request->fields.master_user,
+			       net_ip2addr(&request->fields.remote_ip));
 }
 
 static void mg_audit_exchange(struct mg_db *db, struct auth_request *request,
 			      enum mg_exchange_event_kind kind,
-			      const struct mg_audit_names *names,
+			      const struct mg_exchange_names *names,
 			      const char *suffix)
 {
 	const struct mg_exchange_event *def = mg_exchange_event_get(kind);
@@ -113,7 +92,7 @@ mg_audit_decision_event(struct auth_request *request, const char *kind,
 void mg_audit_validated(struct mg_db *db, struct auth_request *request,
 			const struct mg_lookup_result *lookup)
 {
-	struct mg_audit_names names;
+	struct mg_exchange_names names;
 
 	mg_audit_names_init(db, request, lookup, &names);
 	if (strcmp(request->fields.service, "imap") == 0) {
@@ -122,11 +101,11 @@ void mg_audit_validated(struct mg_db *db, struct auth_request *request,
 	}
 	if (lookup->kind == MG_KIND_MAILBOX) {
 		struct event *event = mg_audit_decision_event(request,
-			"mailbox", "ok", lookup->rule, names.dn);
+			"mailbox", "ok", lookup->rule, lookup->entry->dn);
 
 		/* counted by stats when a metric wants it, printed only
 		   with auth_debug */
-		e_debug(event, "mailbox %s logs in", names.dn);
+		e_debug(event, "mailbox %s logs in", lookup->entry->dn);
 		event_unref(&event);
 	}
 }
@@ -139,7 +118,7 @@ void mg_audit_refused(struct mg_db *db, struct auth_request *request,
 	const char *suffix = db->config->audit_only ?
 		" [audit_only: not refused]" : "";
 	const char *master = request->fields.master_user;
-	struct mg_audit_names names;
+	struct mg_exchange_names names;
 	struct event *event;
 
 	mg_audit_names_init(db, request, lookup, &names);
@@ -153,9 +132,9 @@ void mg_audit_refused(struct mg_db *db, struct auth_request *request,
 				  &names, suffix);
 	}
 	event = mg_audit_decision_event(request, "custom_recipient", result,
-					lookup->rule, names.dn);
+					lookup->rule, lookup->entry->dn);
 	e_info(event, "custom recipient %s %s%s%s for %s (rule %s)",
-	       names.dn, db->config->audit_only ? "would be refused" :
+	       lookup->entry->dn, db->config->audit_only ? "would be refused" :
 	       "refused", master == NULL ? "" : " for master user ",
 	       master == NULL ? "" : master, service, lookup->rule);
 	event_unref(&event);

@@ -69,26 +69,20 @@ static const char *mg_lookup_dn_list(struct mg_entry *const *entries,
 	return str_c(str);
 }
 
-/* A contact that shares an address with its user must not lock the user
-   out: among several matches, the one mailbox wins. With no mailbox among
-   them, the first entry (a custom recipient) is refused as any would be. */
 static void mg_lookup_choose(struct mg_lookup_request *lreq,
 			     struct mg_entry *const *entries,
 			     unsigned int count,
 			     struct mg_lookup_result *result)
 {
-	const struct mg_classifier *classifier = lreq->db->config->classifier;
+	struct mg_entry_view *views = t_new(struct mg_entry_view, count);
 	enum mg_kind *kinds = t_new(enum mg_kind, count);
 	const char **rules = t_new(const char *, count);
-	unsigned int i, chosen = 0, mailboxes = 0;
-	struct mg_entry_view view;
+	unsigned int i, chosen, mailboxes;
 
-	for (i = 0; i < count; i++) {
-		mg_entry_view_init(&view, entries[i]);
-		kinds[i] = mg_classify(classifier, &view, &rules[i]);
-		if (kinds[i] == MG_KIND_MAILBOX && mailboxes++ == 0)
-			chosen = i;
-	}
+	for (i = 0; i < count; i++)
+		mg_entry_view_init(&views[i], entries[i]);
+	mailboxes = mg_classify_choose(lreq->db->config->classifier, views,
+				       count, kinds, rules, &chosen);
 	if (mailboxes > 1) {
 		result->status = MG_LOOKUP_TEMPFAIL;
 		result->error = t_strdup_printf(

@@ -189,6 +189,22 @@ enum mg_kind mg_classify(const struct mg_classifier *classifier,
 	return MG_KIND_MAILBOX;
 }
 
+unsigned int mg_classify_choose(const struct mg_classifier *classifier,
+				const struct mg_entry_view *entries,
+				unsigned int count, enum mg_kind *kinds_r,
+				const char **rules_r, unsigned int *chosen_r)
+{
+	unsigned int mailboxes = 0;
+
+	*chosen_r = 0;
+	for (unsigned int i = 0; i < count; i++) {
+		kinds_r[i] = mg_classify(classifier, &entries[i], &rules_r[i]);
+		if (kinds_r[i] == MG_KIND_MAILBOX && mailboxes++ == 0)
+			*chosen_r = i;
+	}
+	return mailboxes;
+}
+
 const char *const *mg_classifier_attrs(const struct mg_classifier *classifier)
 {
 	return classifier->attrs;

@@ -49,6 +49,17 @@ enum mg_kind mg_classify(const struct mg_classifier *classifier,
 			 const struct mg_entry_view *entry,
 			 const char **rule_r);
 
+/* Several entries matched one login's filter. Classifies each (kinds_r
+   and rules_r hold count elements) and sets *chosen_r to the entry the
+   login uses: the only mailbox among them, so that a contact sharing an
+   address with its user does not lock the user out; with no mailbox, the
+   first entry. Returns the number of mailboxes: more than one means the
+   directory is ambiguous and the login must not proceed. */
+unsigned int mg_classify_choose(const struct mg_classifier *classifier,
+				const struct mg_entry_view *entries,
+				unsigned int count, enum mg_kind *kinds_r,
+				const char **rules_r, unsigned int *chosen_r);
+
 /* Every attribute the classification reads, for the search to request by
    name (this includes operational ones such as Exchange 5.5's Home-MDB).
    NULL-terminated, owned by the classifier. */

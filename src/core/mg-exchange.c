@@ -100,6 +100,51 @@ size_t mg_exchange_x500_dn(const char *org, const char *site,
 	return ret < 0 ? 0 : (size_t)ret;
 }
 
+static const char *entry_first(const struct mg_entry_view *entry,
+			       const char *attr)
+{
+	const char *const *values;
+
+	if (attr == NULL || entry->get_values(entry->context, attr, &values) == 0)
+		return NULL;
+	return values[0];
+}
+
+void mg_exchange_names_init(struct mg_exchange_names *names,
+			    const struct mg_exchange_identity *identity,
+			    const struct mg_entry_view *entry,
+			    const char *user, const char *master,
+			    const char *addr)
+{
+	const char *alias = entry_first(entry, identity->alias_attr);
+	const char *legacy_dn = entry_first(entry, "legacyExchangeDN");
+
+	if (alias == NULL)
+		alias = user;
+	if (legacy_dn != NULL) {
+		(void)snprintf(names->target_x500, sizeof(names->target_x500),
+			       "%s", legacy_dn);
+	} else {
+		(void)mg_exchange_x500_dn(identity->org, identity->site, alias,
+					  names->target_x500,
+					  sizeof(names->target_x500));
+	}
+	if (master != NULL) {
+		(void)mg_exchange_x500_dn(identity->org, identity->site, master,
+					  names->login_x500,
+					  sizeof(names->login_x500));
+	} else {
+		memcpy(names->login_x500, names->target_x500,
+		       sizeof(names->login_x500));
+	}
+	names->params.domain = identity->nt_domain;
+	names->params.login = master != NULL ? master : user;
+	names->params.alias = alias;
+	names->params.login_x500 = names->login_x500;
+	names->params.target_x500 = names->target_x500;
+	names->params.addr = addr;
+}
+
 bool mg_diagnostics_parse(const char *name, enum mg_diagnostics_level *level_r)
 {
 	static const struct {

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "mg-entry-view.h"
 
 enum mg_exchange_event_kind {
 	/* MSExchangeIS Private 1023: validated but unable to log on */
@@ -55,6 +56,34 @@ struct mg_exchange_params {
 	/* the client's address */
 	const char *addr;
 };
+
+/* Who the events name, per directory. */
+struct mg_exchange_identity {
+	const char *nt_domain;
+	const char *org;
+	const char *site;
+	/* the attribute holding an entry's alias (uid, mailNickname) */
+	const char *alias_attr;
+};
+
+/* Everything one logon's events say, derived once. params' strings point
+   into this struct, into the entry's values or into the arguments, so it
+   lives no longer than they do. */
+struct mg_exchange_names {
+	struct mg_exchange_params params;
+	char login_x500[512];
+	char target_x500[512];
+};
+
+/* The target's alias is its alias_attr value (else user); its X.500 DN is
+   its legacyExchangeDN (else built from the alias). LOGIN is master for a
+   delegate logon (master != NULL), with an X.500 DN built from that name;
+   else user, with the target's. */
+void mg_exchange_names_init(struct mg_exchange_names *names,
+			    const struct mg_exchange_identity *identity,
+			    const struct mg_entry_view *entry,
+			    const char *user, const char *master,
+			    const char *addr);
 
 const struct mg_exchange_event *
 mg_exchange_event_get(enum mg_exchange_event_kind kind);

@@ -232,6 +232,47 @@ static void test_bad_filter_is_reported(void)
 	g_assert_true(g_str_has_prefix(error.message, "mailbox_match: "));
 }
 
+static void test_choose(void)
+{
+	static const char *const user[] = { "objectClass=user",
+					    "homeMDB=CN=DB1", NULL };
+	static const char *const contact[] = { "objectClass=contact", NULL };
+	struct mg_error error;
+	struct mg_classifier *classifier =
+		mg_classifier_new(MG_PROFILE_AD, NULL, NULL, &error);
+	struct test_entry e[3];
+	struct mg_entry_view views[3];
+	enum mg_kind kinds[3];
+	const char *rules[3];
+	unsigned int chosen;
+
+	test_entry_init(&e[0], contact);
+	test_entry_init(&e[1], user);
+	test_entry_init(&e[2], contact);
+	for (unsigned int i = 0; i < 3; i++) {
+		views[i].get_values = test_get_values;
+		views[i].context = &e[i];
+	}
+	/* the user's mailbox wins over the contacts sharing its address */
+	g_assert_cmpuint(mg_classify_choose(classifier, views, 3, kinds, rules,
+					    &chosen), ==, 1);
+	g_assert_cmpuint(chosen, ==, 1);
+	g_assert_cmpint(kinds[0], ==, MG_KIND_CUSTOM_RECIPIENT);
+	/* two mailboxes: ambiguous */
+	views[0].context = &e[1];
+	g_assert_cmpuint(mg_classify_choose(classifier, views, 3, kinds, rules,
+					    &chosen), ==, 2);
+	/* only contacts: the first */
+	views[0].context = &e[2];
+	views[1].context = &e[0];
+	g_assert_cmpuint(mg_classify_choose(classifier, views, 2, kinds, rules,
+					    &chosen), ==, 0);
+	g_assert_cmpuint(chosen, ==, 0);
+	for (unsigned int i = 0; i < 3; i++)
+		g_hash_table_unref(e[i].attrs);
+	mg_classifier_free(&classifier);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -244,5 +285,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/classify/profile-attrs",
 			test_profile_attrs_requested_by_name);
 	g_test_add_func("/classify/bad-filter", test_bad_filter_is_reported);
+	g_test_add_func("/classify/choose", test_choose);
 	return g_test_run();
 }

@@ -95,6 +95,58 @@ static void test_defaults_from_base(void)
 	g_assert_cmpstr(buf, ==, "/o=Org/ou=Site/cn=Recipients/cn=jdoe");
 }
 
+/* An entry with a fixed set of single-valued attributes. */
+static unsigned int pairs_get_values(void *context, const char *attr,
+				     const char *const **values_r)
+{
+	const char *const *const *pairs = context;
+
+	for (; *pairs != NULL; pairs++) {
+		if (g_ascii_strcasecmp((*pairs)[0], attr) == 0) {
+			*values_r = *pairs + 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void test_names(void)
+{
+	static const char *const nick[] = { "mailNickname", "jdoe", NULL };
+	static const char *const legacy[] = {
+		"legacyExchangeDN", "/o=Corp/ou=AG/cn=Recipients/cn=jdoe", NULL
+	};
+	static const char *const *const with_legacy[] = { nick, legacy, NULL };
+	static const char *const *const bare[] = { NULL };
+	const struct mg_exchange_identity id = {
+		"CORP", "Org", "Site", "mailNickname"
+	};
+	struct mg_entry_view view = { pairs_get_values, (void *)with_legacy };
+	struct mg_exchange_names names;
+
+	mg_exchange_names_init(&names, &id, &view, "John.Doe", NULL, "10.0.0.1");
+	g_assert_cmpstr(names.params.alias, ==, "jdoe");
+	g_assert_cmpstr(names.params.login, ==, "John.Doe");
+	g_assert_cmpstr(names.params.target_x500, ==,
+			"/o=Corp/ou=AG/cn=Recipients/cn=jdoe");
+	g_assert_cmpstr(names.params.login_x500, ==, names.params.target_x500);
+
+	/* a delegate logon: the master is who was validated */
+	mg_exchange_names_init(&names, &id, &view, "jdoe", "admin", "10.0.0.1");
+	g_assert_cmpstr(names.params.login, ==, "admin");
+	g_assert_cmpstr(names.params.login_x500, ==,
+			"/o=Org/ou=Site/cn=Recipients/cn=admin");
+	g_assert_cmpstr(names.params.target_x500, ==,
+			"/o=Corp/ou=AG/cn=Recipients/cn=jdoe");
+
+	/* no alias attribute, no legacyExchangeDN: built from the user */
+	view.context = (void *)bare;
+	mg_exchange_names_init(&names, &id, &view, "jdoe", NULL, "10.0.0.1");
+	g_assert_cmpstr(names.params.alias, ==, "jdoe");
+	g_assert_cmpstr(names.params.target_x500, ==,
+			"/o=Org/ou=Site/cn=Recipients/cn=jdoe");
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -102,5 +154,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/exchange/truncation", test_truncation_reports_full_length);
 	g_test_add_func("/exchange/diagnostics", test_diagnostics_levels);
 	g_test_add_func("/exchange/defaults", test_defaults_from_base);
+	g_test_add_func("/exchange/names", test_names);
 	return g_test_run();
 }

@@ -1,0 +1,83 @@
+"""Builds a slapd + Dovecot pair that runs the mailbox_guard plugin.
+
+MG_STANDIN=ldap makes the same setups run on Dovecot's own ldap driver
+instead (to self-test the harness before the plugin exists): the custom
+recipient refusal is emulated with two chained ldap passdbs (the first only
+finds custom recipients and answers nologin + reason) and a user_filter that
+excludes them. Plugin-only behaviour cannot be emulated; tests that need it
+check `standin()` and skip.
+"""
+
+import os
+
+from sandbox import AuthDB, REFUSAL_REASON, plugin_module_exists, plugin_module_path
+
+PLUGIN_ONLY_KEYS = ("custom_recipient_match", "recipient_profile",
+                    "custom_recipient_result")
+
+
+def standin():
+    return os.environ.get("MG_STANDIN", "") == "ldap"
+
+
+def plugin_available():
+    return standin() or plugin_module_exists()
+
+
+def skip_reason():
+    return (f"mailbox_guard plugin not built ({plugin_module_path()}); "
+            "set MG_MODULE or MG_STANDIN=ldap")
+
+
+def _and(*filters):
+    return "(&" + "".join(filters) + ")"
+
+
+def auth_dbs_for(dovecot, settings, name="guard"):
+    """passdb + userdb blocks for the plugin settings dict `settings`."""
+    if not standin():
+        path = dovecot.write_settings(f"{name}.conf", settings)
+        return [AuthDB("passdb", "mailbox_guard", path),
+                AuthDB("userdb", "mailbox_guard", path)]
+    base = {k: v for k, v in settings.items() if k not in PLUGIN_ONLY_KEYS}
+    match = settings.get("custom_recipient_match")
+    if not match:
+        path = dovecot.write_settings(f"{name}-ldap.conf", base)
+        return [AuthDB("passdb", "ldap", path), AuthDB("userdb", "ldap", path)]
+    refuse = dict(base)
+    refuse["pass_filter"] = _and(base["pass_filter"], match)
+    refuse["pass_attrs"] = (base.get("pass_attrs", "userPassword=password")
+                            + f",=nologin=y,=reason={REFUSAL_REASON}")
+    allow = dict(base)
+    allow["pass_filter"] = _and(base["pass_filter"], f"(!{match})")
+    allow["user_filter"] = _and(base["user_filter"], f"(!{match})")
+    p1 = dovecot.write_settings(f"{name}-ldap-refuse.conf", refuse)
+    p2 = dovecot.write_settings(f"{name}-ldap-allow.conf", allow)
+    return [AuthDB("passdb", "ldap", p1), AuthDB("passdb", "ldap", p2),
+            AuthDB("userdb", "ldap", p2)]
+
+
+def guard_setup(sb, tree, settings_over=None, dovecot_settings=None,
+                match="default", start=True, raw_settings_text=None):
+    """slapd with `tree` loaded + Dovecot using the plugin on it.
+
+    Returns (slapd, dovecot). `raw_settings_text` replaces the generated
+    settings file (for invalid-file tests); then the plugin is used even in
+    stand-in mode only if the text is valid for the ldap driver.
+    """
+    ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
+    kw = {} if match == "default" else {"match": match}
+    settings = tree.plugin_settings(ldap.uri, **kw)
+    settings.update(settings_over or {})
+    dc = sb.dovecot(start=False, settings=dovecot_settings)
+    if raw_settings_text is not None:
+        driver = "ldap" if standin() else "mailbox_guard"
+        path = dc.write_settings_text("guard.conf",
+                                      raw_settings_text.replace("@URI@", ldap.uri))
+        dc.auth_dbs = [AuthDB("passdb", driver, path),
+                       AuthDB("userdb", driver, path)]
+    else:
+        dc.auth_dbs = auth_dbs_for(dc, settings)
+    if start:
+        dc.start(wait_greeting=raw_settings_text is None)
+    return ldap, dc

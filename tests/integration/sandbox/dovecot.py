@@ -1,0 +1,459 @@
+"""A throw-away Dovecot 2.3 running from the sandbox.
+
+Auth plugins are only loaded from /usr/lib/dovecot/modules/auth, so dovecot
+runs in a private mount namespace where that directory is a bind mount of
+<sandbox>/modules/auth (stock modules + the freshly built plugin).
+"""
+
+import imaplib
+import os
+import poplib
+import shutil
+import socket
+import subprocess
+import time
+
+from . import procs
+
+STOCK_AUTH_MODULES = "/usr/lib/dovecot/modules/auth"
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__),
+                                         "..", "..", ".."))
+MODULE_NAME = "libauthdb_mailbox_guard.so"
+
+# exact server texts the plugin must produce
+IMAP_REFUSED = ("NO [CONTACTADMIN] The requested mailbox is not available "
+                "on this server.")
+POP3_REFUSED = "-ERR [AUTH] The requested mailbox is not available on this server."
+IMAP_AUTHFAIL = "NO [AUTHENTICATIONFAILED] Authentication failed."
+POP3_AUTHFAIL = "-ERR [AUTH] Authentication failed."
+REFUSAL_REASON = "The requested mailbox is not available on this server."
+
+
+def plugin_module_path():
+    return os.environ.get("MG_MODULE") or os.path.join(
+        REPO_ROOT, "src", ".libs", MODULE_NAME)
+
+
+def plugin_module_exists():
+    return os.path.isfile(plugin_module_path())
+
+
+class AuthDB:
+    """One passdb { } or userdb { } block.
+
+    kind      "passdb" | "userdb"
+    driver    "mailbox_guard", "ldap", "passwd-file", "static", ...
+    args      the args line (usually a settings file path)
+    settings  further block settings: master=yes, result_success=continue,
+              skip=..., default_fields=..., override_fields=..., ...
+    """
+
+    def __init__(self, kind, driver, args="", **settings):
+        assert kind in ("passdb", "userdb")
+        self.kind, self.driver, self.args = kind, driver, args
+        self.settings = settings
+
+    def render(self):
+        out = [f"{self.kind} {{", f"  driver = {self.driver}"]
+        if self.args:
+            out.append(f"  args = {self.args}")
+        for k, v in self.settings.items():
+            out.append(f"  {k} = {v}")
+        out.append("}")
+        return "\n".join(out)
+
+
+def render_settings(settings):
+    """dict -> text in the dovecot-ldap.conf.ext syntax (key = value)."""
+    lines = []
+    for k, v in settings.items():
+        if v is None:
+            continue
+        if isinstance(v, bool):
+            v = "yes" if v else "no"
+        lines.append(f"{k} = {v}")
+    return "\n".join(lines) + "\n"
+
+
+class Reply(tuple):
+    """(ok, text) with attribute access."""
+
+    def __new__(cls, ok, text):
+        return super().__new__(cls, (bool(ok), text))
+
+    ok = property(lambda self: self[0])
+    text = property(lambda self: self[1])
+
+
+class _SourcedIMAP(imaplib.IMAP4):
+    def __init__(self, host, port, source, timeout):
+        self._source = source
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout,
+                                        source_address=(self._source, 0))
+
+
+class _SourcedPOP3(poplib.POP3):
+    def __init__(self, host, port, source, timeout):
+        self._source = source
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout,
+                                        source_address=(self._source, 0))
+
+
+def imap_quote(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Dovecot:
+    """Dovecot master + auth + login processes for one sandbox.
+
+    auth_dbs   list of AuthDB, rendered in order (so passdbs can be chained,
+               master passdbs added, ...)
+    settings   extra top-level dovecot.conf settings (dict), override the
+               defaults below
+    extra_conf raw text appended to dovecot.conf (metric {}, service {}, ...)
+    modules    extra .so files to put next to the stock auth modules;
+               default: the mailbox_guard plugin if it has been built
+    """
+
+    def __init__(self, sandbox, auth_dbs=(), settings=None, extra_conf="",
+                 modules=None, name="dovecot"):
+        self.sandbox = sandbox
+        self.name = name
+        self.dir = sandbox.path(name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.base_dir = os.path.join(self.dir, "run")
+        self.state_dir = os.path.join(self.dir, "state")
+        self.home_root = sandbox.path("home")
+        self.module_dir = os.path.join(self.dir, "modules", "auth")
+        self.conf_path = os.path.join(self.dir, "dovecot.conf")
+        self.log_path = os.path.join(self.dir, "dovecot.log")
+        self.out_path = os.path.join(self.dir, "dovecot.out")
+        self.imap_port = procs.free_port()
+        self.pop3_port = procs.free_port()
+        self.auth_dbs = list(auth_dbs)
+        self.settings = dict(settings or {})
+        self.extra_conf = extra_conf
+        if modules is None:
+            modules = [plugin_module_path()] if plugin_module_exists() else []
+        self.modules = list(modules)
+        self.proc = None
+        self.client_timeout = 15
+
+    # ------------------------------------------------------------------
+    # files
+    # ------------------------------------------------------------------
+    def write_settings(self, filename, settings):
+        """Write a plugin settings file from a dict; returns its path."""
+        return self.write_settings_text(filename, render_settings(settings))
+
+    def write_settings_text(self, filename, text):
+        path = os.path.join(self.dir, filename)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o644)
+        return path
+
+    def default_settings(self):
+        return {
+            "instance_name": f"mg-{os.path.basename(self.sandbox.root)}-{self.name}",
+            "base_dir": self.base_dir,
+            "state_dir": self.state_dir,
+            "log_path": self.log_path,
+            "listen": "127.0.0.1",
+            "protocols": "imap pop3",
+            "ssl": "no",
+            "disable_plaintext_auth": "no",
+            "auth_mechanisms": "plain login",
+            "auth_failure_delay": "0",
+            "auth_verbose": "yes",
+            "mail_location": "maildir:~/Maildir",
+            "mail_home": f"{self.home_root}/%n",
+            "mail_uid": "nobody",
+            "mail_gid": "nogroup",
+            "first_valid_uid": "1",
+            "first_valid_gid": "1",
+            "login_greeting": "Dovecot sandbox ready.",
+        }
+
+    def _write_conf(self):
+        s = self.default_settings()
+        s.update(self.settings)
+        lines = [f"{k} = {v}" for k, v in s.items()]
+        lines += [
+            "service imap-login {",
+            f"  inet_listener imap {{\n    address = 127.0.0.1\n    port = {self.imap_port}\n  }}",
+            "  inet_listener imaps {\n    port = 0\n  }",
+            "}",
+            "service pop3-login {",
+            f"  inet_listener pop3 {{\n    address = 127.0.0.1\n    port = {self.pop3_port}\n  }}",
+            "  inet_listener pop3s {\n    port = 0\n  }",
+            "}",
+        ]
+        lines += [db.render() for db in self.auth_dbs]
+        lines.append(self.extra_conf)
+        with open(self.conf_path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def _prepare_modules(self):
+        if os.path.isdir(self.module_dir):
+            shutil.rmtree(self.module_dir)
+        os.makedirs(self.module_dir)
+        for entry in os.listdir(STOCK_AUTH_MODULES):
+            src = os.path.join(STOCK_AUTH_MODULES, entry)
+            if os.path.isfile(src):
+                shutil.copy2(src, self.module_dir)
+        for m in self.modules:
+            shutil.copy2(m, os.path.join(self.module_dir, os.path.basename(m)))
+        os.chmod(os.path.dirname(self.module_dir), 0o755)
+        os.chmod(self.module_dir, 0o755)
+
+    # ------------------------------------------------------------------
+    # lifecycle
+    # ------------------------------------------------------------------
+    def start(self, timeout=20.0, wait_greeting=True):
+        """Start dovecot. wait_greeting=False: only wait for the listening
+        ports and auth sockets (login processes greet only once they reach
+        a working auth process, so a broken auth setup never greets)."""
+        os.makedirs(self.home_root, exist_ok=True)
+        shutil.chown(self.home_root, "nobody", "nogroup")
+        os.chmod(self.home_root, 0o755)
+        os.makedirs(self.base_dir, exist_ok=True)
+        os.makedirs(self.state_dir, exist_ok=True)
+        self._prepare_modules()
+        self._write_conf()
+        r = subprocess.run(["doveconf", "-c", self.conf_path, "-n"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"doveconf rejected {self.conf_path}:\n{r.stderr}")
+        inner = (f"mount --bind {self.module_dir} {STOCK_AUTH_MODULES} && "
+                 f"exec dovecot -F -c {self.conf_path}")
+        argv = ["unshare", "--mount", "--propagation", "private",
+                "sh", "-c", inner]
+        self.proc = procs.ManagedProcess(self.name, argv, self.out_path,
+                                         kill_when_childless=True)
+        self.wait_ready(timeout, wait_greeting)
+        return self
+
+    def wait_ready(self, timeout=20.0, wait_greeting=True):
+        deadline = time.monotonic() + timeout
+        procs.wait_port("127.0.0.1", self.imap_port, timeout, self.proc)
+        procs.wait_port("127.0.0.1", self.pop3_port, timeout, self.proc)
+        # the IMAP port must really greet
+        while wait_greeting:
+            try:
+                with socket.create_connection(("127.0.0.1", self.imap_port),
+                                              timeout=5) as s:
+                    greet = s.recv(512)
+                if greet.startswith(b"* OK"):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("no IMAP greeting; see " + self.log_path)
+            time.sleep(0.05)
+        for sock in ("auth-client", "auth-userdb"):
+            p = os.path.join(self.base_dir, sock)
+            while not os.path.exists(p):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{p} never appeared")
+                time.sleep(0.05)
+
+    def stop(self):
+        """SIGTERM the master, SIGKILL it once its children are gone."""
+        if self.proc is not None:
+            p, self.proc = self.proc, None
+            p.stop(timeout=10)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    # ------------------------------------------------------------------
+    # logs
+    # ------------------------------------------------------------------
+    def log_text(self):
+        text = ""
+        for p in (self.log_path, self.out_path):
+            try:
+                with open(p, errors="replace") as f:
+                    text += f.read()
+            except FileNotFoundError:
+                pass
+        return text
+
+    def log_mark(self):
+        """Position to pass to log_since() (only log_path)."""
+        try:
+            return os.path.getsize(self.log_path)
+        except FileNotFoundError:
+            return 0
+
+    def log_since(self, mark):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                f.seek(mark)
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, needle, timeout=10.0, since=0):
+        """Wait until `needle` (str or callable(text)->bool) is in the log."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log_since(since) if since else self.log_text()
+            if (needle(text) if callable(needle) else needle in text):
+                return text
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.05)
+
+    # ------------------------------------------------------------------
+    # clients
+    # ------------------------------------------------------------------
+    def _imap(self, source=None):
+        return _SourcedIMAP("127.0.0.1", self.imap_port,
+                            source or procs.next_source_address(),
+                            self.client_timeout)
+
+    def imap_login(self, user, password, source=None, select=False):
+        """IMAP LOGIN. Returns Reply(ok, 'OK ...' / 'NO [...] ...')."""
+        return self._imap_do(user, password, source, select, plain=False)
+
+    def imap_authenticate_plain(self, user, password, source=None,
+                                select=False, authz=""):
+        """IMAP AUTHENTICATE PLAIN (no SASL-IR, as imaplib does it)."""
+        return self._imap_do(user, password, source, select, plain=True,
+                             authz=authz)
+
+    def _imap_do(self, user, password, source, select, plain, authz=""):
+        try:
+            c = self._imap(source)
+        except (OSError, imaplib.IMAP4.error) as e:
+            return Reply(False, f"CONNECT FAILED: {e}")
+        try:
+            if plain:
+                blob = f"{authz}\0{user}\0{password}".encode()
+                c.literal = imaplib._Authenticator(lambda _: blob).process
+                typ, dat = c._simple_command("AUTHENTICATE", "PLAIN")
+            else:
+                typ, dat = c._simple_command("LOGIN", imap_quote(user),
+                                             imap_quote(password))
+            text = dat[-1].decode(errors="replace") if dat and dat[-1] else ""
+            line = f"{typ} {text}".rstrip()
+            if typ == "OK":
+                c.state = "AUTH"
+            if typ == "OK" and select:
+                st, sd = c.select("INBOX")
+                if st != "OK":
+                    return Reply(False, f"{line} / SELECT {st} {sd}")
+            try:
+                c.logout()
+            except Exception:
+                pass
+            return Reply(typ == "OK", line)
+        except (imaplib.IMAP4.abort, OSError, EOFError) as e:
+            return Reply(False, f"DISCONNECTED: {e}")
+        except imaplib.IMAP4.error as e:
+            return Reply(False, f"ERROR: {e}")
+        finally:
+            try:
+                c.shutdown()
+            except Exception:
+                pass
+
+    def pop3_login(self, user, password, source=None, stat=False):
+        """POP3 USER + PASS. Returns Reply(ok, '+OK ...' / '-ERR ...')."""
+        try:
+            c = _SourcedPOP3("127.0.0.1", self.pop3_port,
+                             source or procs.next_source_address(),
+                             self.client_timeout)
+        except (OSError, poplib.error_proto) as e:
+            return Reply(False, f"CONNECT FAILED: {e}")
+        try:
+            try:
+                c.user(user)
+            except poplib.error_proto as e:
+                return Reply(False, e.args[0].decode(errors="replace"))
+            try:
+                resp = c.pass_(password).decode(errors="replace")
+            except poplib.error_proto as e:
+                return Reply(False, e.args[0].decode(errors="replace"))
+            if stat:
+                c.stat()
+            try:
+                c.quit()
+            except Exception:
+                pass
+            return Reply(True, resp)
+        except (OSError, EOFError) as e:
+            return Reply(False, f"DISCONNECTED: {e}")
+        finally:
+            try:
+                c.close()
+            except Exception:
+                pass
+
+    def parallel(self, jobs, workers=16):
+        """Run [(callable, args...), ...] concurrently; results in order.
+        Failed logins cost ~0.5 s each (Dovecot answers failures from a
+        500 ms timer even with auth_failure_delay = 0), so batches of
+        failing logins are much faster in parallel."""
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            futs = [ex.submit(j[0], *j[1:]) for j in jobs]
+            return [f.result() for f in futs]
+
+    def login_all(self, user, password):
+        """IMAP LOGIN, IMAP AUTHENTICATE PLAIN and POP3: dict of Replies."""
+        names = ("imap-login", "imap-plain", "pop3")
+        res = self.parallel([(self.imap_login, user, password),
+                             (self.imap_authenticate_plain, user, password),
+                             (self.pop3_login, user, password)])
+        return dict(zip(names, res))
+
+    # ------------------------------------------------------------------
+    # doveadm
+    # ------------------------------------------------------------------
+    def doveadm(self, *args, timeout=30):
+        r = subprocess.run(["doveadm", "-c", self.conf_path, *args],
+                           capture_output=True, text=True, timeout=timeout)
+        return r.returncode, r.stdout + r.stderr
+
+    def doveadm_user(self, name, *extra):
+        """`doveadm user NAME`: (exit code, output). 67 = no such user."""
+        return self.doveadm("user", *extra, name)
+
+    def doveadm_auth_test(self, user, password, service="imap", *fields):
+        """`doveadm auth test -x service=S U P`: 0 ok, 77 failed."""
+        args = ["auth", "test", "-x", f"service={service}"]
+        for f in fields:
+            args += ["-x", f]
+        return self.doveadm(*args, user, password)
+
+    def doveadm_auth_login(self, user, password, service="imap"):
+        return self.doveadm("auth", "login", "-x", f"service={service}",
+                            user, password)
+
+
+def parse_doveadm_user(output):
+    """`doveadm user` output -> dict of userdb fields."""
+    fields = {}
+    for line in output.splitlines():
+        if not line.strip() or line.startswith("field"):
+            continue
+        parts = line.split(None, 1)
+        if len(parts) == 2:
+            fields[parts[0]] = parts[1].strip()
+        elif len(parts) == 1:
+            fields[parts[0]] = ""
+    return fields

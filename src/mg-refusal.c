@@ -40,6 +40,13 @@ void mg_refusal_mark(struct mg_db *db, struct auth_request *request,
 			       NULL);
 }
 
+void mg_refusal_mark_credentials(struct mg_db *db,
+				 struct auth_request *request)
+{
+	if (!db->config->audit_only)
+		auth_request_set_field(request, "nologin", "y", NULL);
+}
+
 enum passdb_result mg_refusal_decide(struct mg_db *db,
 				     struct auth_request *request,
 				     const struct mg_lookup_result *lookup)

@@ -12,11 +12,18 @@ struct mg_lookup_result;
 
 /* Marks request as refused (nologin + reason) before its password is
    checked. A client never sees the mark unless the password was right
-   (Dovecot drops a failed lookup's fields), but a copy of the lookup that
-   reaches the auth cache carries it, so no cached answer can let the
-   entry in. Does nothing with audit_only. */
+   (Dovecot drops a failed plaintext lookup's fields), but a copy of the
+   lookup that reaches the auth cache carries it, so no cached answer can
+   let the entry in. Does nothing with audit_only. */
 void mg_refusal_mark(struct mg_db *db, struct auth_request *request,
 		     const struct mg_lookup_result *lookup);
+
+/* The same for a credentials lookup, where the mechanism checks the
+   password only afterwards and a failure reply still carries the other
+   fields: only nologin, so a wrong password reveals nothing and a right
+   one is refused as a plain authentication failure. */
+void mg_refusal_mark_credentials(struct mg_db *db,
+				 struct auth_request *request);
 
 /* The password was right: writes the refusal's audit trail and returns
    the passdb result to answer with: OK (the mark refuses it at every login

@@ -263,10 +263,12 @@ mg_passdb_credentials_callback(const struct mg_lookup_result *result,
 	switch (result->status) {
 	case MG_LOOKUP_TEMPFAIL:
 		e_error(authdb_event(request), "%s", result->error);
+		mg_audit_other(request, "unknown", "tempfail");
 		passdb_result = PASSDB_RESULT_INTERNAL_FAILURE;
 		break;
 	case MG_LOOKUP_UNKNOWN:
 		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		mg_audit_other(request, "unknown", "user_unknown");
 		passdb_result = PASSDB_RESULT_USER_UNKNOWN;
 		break;
 	case MG_LOOKUP_FOUND:
@@ -281,7 +283,7 @@ mg_passdb_credentials_callback(const struct mg_lookup_result *result,
 		   checked, would tell anyone what the entry is. For the
 		   same reason no audit line is written here. */
 		if (mg_passdb_is_custom(preq))
-			mg_refusal_mark(preq->db, request, result);
+			mg_refusal_mark_credentials(preq->db, request);
 		if (request->passdb_password != NULL) {
 			password = t_strdup(request->passdb_password);
 			scheme = password_get_scheme(&password);

@@ -47,9 +47,12 @@ static void mg_userdb_set_field(struct auth_request *request,
 		auth_request_set_userdb_field_values(request, field, values);
 }
 
+/* during_login: the passdb of this same login found the entry, so with
+   audit_only the custom recipient it let in gets its mailbox; outside a
+   login (LMTP, doveadm) it never does. */
 static enum userdb_result
 mg_userdb_result(struct mg_db *db, struct auth_request *request,
-		 const struct mg_lookup_result *result)
+		 const struct mg_lookup_result *result, bool during_login)
 {
 	const char *error;
 
@@ -64,7 +67,7 @@ mg_userdb_result(struct mg_db *db, struct auth_request *request,
 		break;
 	}
 	if (result->kind == MG_KIND_CUSTOM_RECIPIENT) {
-		if (!db->config->audit_only) {
+		if (!db->config->audit_only || !during_login) {
 			e_info(authdb_event(request), "%s is a custom "
 			       "recipient (rule %s): no mailbox here",
 			       result->entry->dn, result->rule);
@@ -87,7 +90,8 @@ static void mg_userdb_lookup_callback(const struct mg_lookup_result *result,
 				      struct auth_request *request,
 				      struct mg_userdb_request *ureq)
 {
-	ureq->callback(mg_userdb_result(ureq->db, request, result), request);
+	ureq->callback(mg_userdb_result(ureq->db, request, result, FALSE),
+		       request);
 }
 
 static void mg_userdb_lookup(struct auth_request *request,
@@ -102,7 +106,7 @@ static void mg_userdb_lookup(struct auth_request *request,
 		e_debug(authdb_event(request),
 			"using the entry the passdb found: %s",
 			saved->entry->dn);
-		callback(mg_userdb_result(db, request, saved), request);
+		callback(mg_userdb_result(db, request, saved, TRUE), request);
 		return;
 	}
 	ureq = p_new(request->pool, struct mg_userdb_request, 1);

@@ -99,6 +99,16 @@ static struct mg_db *mg_db_create(const char *path)
 	ldap_set.uris = db->config->uris;
 	ldap_set.dn = db->config->dn;
 	ldap_set.dnpass = db->config->dnpass;
+	if (db->config->sasl_bind) {
+		ldap_set.sasl_mech = db->config->sasl_mech;
+		ldap_set.sasl_authz_id = db->config->sasl_authz_id;
+	}
+	ldap_set.starttls = db->config->tls;
+	ldap_set.tls_ca_cert_file = db->config->tls_ca_cert_file;
+	ldap_set.tls_ca_cert_dir = db->config->tls_ca_cert_dir;
+	ldap_set.tls_cert_file = db->config->tls_cert_file;
+	ldap_set.tls_key_file = db->config->tls_key_file;
+	ldap_set.tls_require_cert = db->config->tls_require_cert;
 	ldap_set.connections = db->config->connections;
 	ldap_set.max_pending = db->config->max_pending;
 	ldap_set.request_timeout_msecs = db->config->request_timeout_msecs;

@@ -28,6 +28,14 @@ struct mg_ldap_settings {
 	const char *uris;
 	/* Service bind; NULL dn binds anonymously. */
 	const char *dn, *dnpass;
+	/* SASL service bind instead (only EXTERNAL): NULL for a simple bind */
+	const char *sasl_mech, *sasl_authz_id;
+	/* StartTLS on ldap:// URIs; ldaps:// URIs are TLS anyway */
+	bool starttls;
+	const char *tls_ca_cert_file, *tls_ca_cert_dir;
+	const char *tls_cert_file, *tls_key_file;
+	/* LDAP_OPT_X_TLS_* */
+	int tls_require_cert;
 	unsigned int connections;
 	unsigned int max_pending;
 	unsigned int request_timeout_msecs;

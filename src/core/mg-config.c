@@ -19,6 +19,7 @@ enum mg_config_type {
 	MG_CONFIG_PROFILE,
 	MG_CONFIG_REFUSAL,
 	MG_CONFIG_DIAGNOSTICS,
+	MG_CONFIG_TLS_REQUIRE,
 };
 
 struct mg_config_key {
@@ -44,6 +45,15 @@ static const struct mg_config_key config_keys[] = {
 	KEY(default_pass_scheme, MG_CONFIG_STRING),
 	KEY(auth_bind, MG_CONFIG_BOOL),
 	KEY(auth_bind_userdn, MG_CONFIG_STRING),
+	KEY(tls, MG_CONFIG_BOOL),
+	KEY(tls_ca_cert_file, MG_CONFIG_STRING),
+	KEY(tls_ca_cert_dir, MG_CONFIG_STRING),
+	KEY(tls_cert_file, MG_CONFIG_STRING),
+	KEY(tls_key_file, MG_CONFIG_STRING),
+	KEY(tls_require_cert, MG_CONFIG_TLS_REQUIRE),
+	KEY(sasl_bind, MG_CONFIG_BOOL),
+	KEY(sasl_mech, MG_CONFIG_STRING),
+	KEY(sasl_authz_id, MG_CONFIG_STRING),
 	KEY(recipient_profile, MG_CONFIG_PROFILE),
 	KEY(custom_recipient_match, MG_CONFIG_FILTER),
 	KEY(mailbox_match, MG_CONFIG_FILTER),
@@ -75,6 +85,8 @@ static const struct {
 	{ "iterate_filter", "(objectClass=posixAccount)" },
 	{ "iterate_attrs", "uid=user" },
 	{ "default_pass_scheme", "CRYPT" },
+	{ "tls_require_cert", "demand" },
+	{ "sasl_mech", "EXTERNAL" },
 	{ "recipient_profile", "none" },
 	{ "custom_recipient_result", "failure" },
 	{ "custom_recipient_reason",
@@ -293,6 +305,22 @@ static bool config_set_typed(struct mg_config *config,
 		mg_error_set(error_r, "diagnostics_logging: expected none, "
 			     "minimum, medium or maximum, got '%s'", value);
 		return false;
+	case MG_CONFIG_TLS_REQUIRE: {
+		static const char *const names[] = {
+			"never", "hard", "demand", "allow", "try"
+		};
+
+		for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+			if (strcmp(value, names[i]) == 0) {
+				*(enum mg_tls_require_cert *)field =
+					(enum mg_tls_require_cert)i;
+				return true;
+			}
+		}
+		mg_error_set(error_r, "tls_require_cert: expected never, hard, "
+			     "demand, allow or try, got '%s'", value);
+		return false;
+	}
 	case MG_CONFIG_REFUSAL:
 		if (strcmp(value, "failure") == 0)
 			*(enum mg_refusal *)field = MG_REFUSAL_FAILURE;
@@ -358,6 +386,45 @@ void mg_config_free(struct mg_config **_config)
 	free(config);
 }
 
+static bool uris_have_scheme(const char *uris, const char *scheme)
+{
+	size_t len = strlen(scheme);
+
+	for (const char *p = uris; (p = strstr(p, scheme)) != NULL; p += len) {
+		if (p == uris || p[-1] == ' ' || p[-1] == '\t')
+			return true;
+	}
+	return false;
+}
+
+/* Combinations that would connect in a way the admin did not ask for. */
+static bool config_check_tls_sasl(const struct mg_config *config,
+				  struct mg_error *error_r)
+{
+	if (config->tls && uris_have_scheme(config->uris, "ldaps://")) {
+		mg_error_set(error_r, "tls = yes (StartTLS) and ldaps:// URIs "
+			     "don't go together: use one or the other");
+		return false;
+	}
+	if ((config->tls_cert_file == NULL) != (config->tls_key_file == NULL)) {
+		mg_error_set(error_r, "tls_cert_file and tls_key_file go "
+			     "together: set both or neither");
+		return false;
+	}
+	if (config->sasl_bind && strcmp(config->sasl_mech, "EXTERNAL") != 0) {
+		mg_error_set(error_r, "sasl_mech: only EXTERNAL is supported "
+			     "(over ldapi:// or with a TLS client "
+			     "certificate), got '%s'", config->sasl_mech);
+		return false;
+	}
+	if (config->sasl_bind && config->dn != NULL) {
+		mg_error_set(error_r, "sasl_bind = yes and dn don't go "
+			     "together: the SASL identity replaces dn");
+		return false;
+	}
+	return true;
+}
+
 typedef size_t mg_config_derive_t(const char *base, char *buf, size_t size);
 
 static bool config_derive(char **field, mg_config_derive_t *derive,
@@ -409,6 +476,8 @@ bool mg_config_finish(struct mg_config *config, struct mg_error *error_r)
 		mg_error_set(error_r, "dn is set but dnpass is not");
 		return false;
 	}
+	if (!config_check_tls_sasl(config, error_r))
+		return false;
 	if (config->auth_bind_userdn != NULL && !config->auth_bind) {
 		mg_error_set(error_r, "auth_bind_userdn is set but "
 			     "auth_bind = no");

@@ -18,6 +18,15 @@ enum mg_scope {
 	MG_SCOPE_SUBTREE,
 };
 
+/* tls_require_cert, as libldap's LDAP_OPT_X_TLS_* values */
+enum mg_tls_require_cert {
+	MG_TLS_REQUIRE_NEVER = 0,
+	MG_TLS_REQUIRE_HARD = 1,
+	MG_TLS_REQUIRE_DEMAND = 2,
+	MG_TLS_REQUIRE_ALLOW = 3,
+	MG_TLS_REQUIRE_TRY = 4,
+};
+
 enum mg_refusal {
 	MG_REFUSAL_FAILURE,
 	MG_REFUSAL_TEMPFAIL,
@@ -38,6 +47,16 @@ struct mg_config {
 	char *default_pass_scheme;
 	bool auth_bind;
 	char *auth_bind_userdn;
+
+	bool tls;
+	char *tls_ca_cert_file;
+	char *tls_ca_cert_dir;
+	char *tls_cert_file;
+	char *tls_key_file;
+	enum mg_tls_require_cert tls_require_cert;
+	bool sasl_bind;
+	char *sasl_mech;
+	char *sasl_authz_id;
 
 	enum mg_profile recipient_profile;
 	char *custom_recipient_match;

@@ -1,0 +1,426 @@
+/* One LDAP connection's life: connect without blocking, StartTLS, the
+   service bind, reading answers, and what happens when it breaks
+   (another URI, a retry for what was in flight, reconnecting). */
+
+#include "lib.h"
+#include "array.h"
+#include "ioloop.h"
+#include "llist.h"
+#include "net.h"
+#include "str.h"
+#include "mg-ldap-private.h"
+
+/* Reconnect delays after every URI failed: short first, so service
+   resumes within a second of the server's return. */
+#define MG_LDAP_RECONNECT_MIN_MSECS 100
+#define MG_LDAP_RECONNECT_MAX_MSECS 1000
+
+static void mg_ldap_conn_input(struct mg_ldap_conn *conn);
+static void mg_ldap_conn_connected(struct mg_ldap_conn *conn);
+static void mg_ldap_conn_start(struct mg_ldap_conn *conn);
+static int mg_ldap_conn_send_service_bind(struct mg_ldap_conn *conn);
+
+static void mg_ldap_conn_close(struct mg_ldap_conn *conn)
+{
+	io_remove(&conn->io);
+	timeout_remove(&conn->to);
+	if (conn->ld != NULL) {
+		/* closes the socket too */
+		(void)ldap_unbind_ext(conn->ld, NULL, NULL);
+		conn->ld = NULL;
+	}
+	conn->fd = -1;
+	conn->state = MG_LDAP_CONN_DISCONNECTED;
+}
+
+/* In-flight requests get one more try elsewhere; a retried one fails. */
+
+static void mg_ldap_conn_requeue_inflight(struct mg_ldap_conn *conn,
+					  const char *error)
+{
+	struct mg_ldap_queue *queue =
+		mg_ldap_queue_of(conn->ldap, conn->for_user_binds);
+
+	while (conn->inflight.head != NULL) {
+		struct mg_ldap_request *request = conn->inflight.head;
+
+		if (request->retried) {
+			mg_ldap_request_finish(request, MG_LDAP_RESULT_TEMPFAIL,
+					       error);
+			continue;
+		}
+		DLLIST2_REMOVE(&conn->inflight.head, &conn->inflight.tail,
+			       request);
+		conn->inflight_count--;
+		request->conn = NULL;
+		request->retried = TRUE;
+		if (request->type == MG_LDAP_REQUEST_SEARCH)
+			array_clear(&request->entries);
+		DLLIST2_PREPEND(&queue->head, &queue->tail, request);
+	}
+}
+
+static void mg_ldap_conn_reconnect_timeout(struct mg_ldap_conn *conn)
+{
+	timeout_remove(&conn->to);
+	mg_ldap_conn_connect(conn);
+}
+
+static void mg_ldap_conn_fail(struct mg_ldap_conn *conn, const char *error)
+{
+	struct mg_ldap *ldap = conn->ldap;
+	const char *uri = array_idx_elem(&ldap->uris, conn->uri_idx);
+	unsigned int uri_count = array_count(&ldap->uris);
+	bool was_up = conn->state == MG_LDAP_CONN_READY;
+
+	if (!conn->down_logged)
+		e_error(ldap->event, "%s: %s", uri, error);
+	else
+		e_debug(ldap->event, "%s: %s", uri, error);
+	mg_ldap_conn_close(conn);
+	mg_ldap_conn_requeue_inflight(conn, error);
+
+	if (was_up) {
+		/* An established connection that drops (an idle timeout, a
+		   restart) first tries the same server again. */
+		conn->failures = 0;
+		mg_ldap_conn_connect(conn);
+		return;
+	}
+	conn->uri_idx = (conn->uri_idx + 1) % uri_count;
+	if (++conn->failures < uri_count) {
+		mg_ldap_conn_connect(conn);
+		return;
+	}
+	/* Every URI failed: nobody waits for a server that is not there,
+	   unless another connection can still serve. */
+	conn->failures = 0;
+	conn->down_logged = TRUE;
+	if (!mg_ldap_any_ready(ldap, conn->for_user_binds)) {
+		mg_ldap_fail_queue(ldap, conn->for_user_binds,
+				   t_strdup_printf("LDAP unavailable: %s", error));
+	}
+	conn->to = timeout_add_short(conn->reconnect_msecs,
+				     mg_ldap_conn_reconnect_timeout, conn);
+	conn->reconnect_msecs = I_MIN(conn->reconnect_msecs * 2,
+				      MG_LDAP_RECONNECT_MAX_MSECS);
+	/* Requests queued meanwhile may still be served elsewhere. */
+	mg_ldap_dispatch(ldap, conn->for_user_binds);
+}
+
+void mg_ldap_conn_fail_ld(struct mg_ldap_conn *conn, const char *what)
+{
+	int err = LDAP_OTHER;
+	char *diag = NULL;
+	const char *error;
+
+	if (conn->ld != NULL) {
+		(void)ldap_get_option(conn->ld, LDAP_OPT_RESULT_CODE, &err);
+		(void)ldap_get_option(conn->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE,
+				      &diag);
+	}
+	error = t_strdup_printf("%s: %s%s%s", what, ldap_err2string(err),
+				diag == NULL ? "" : " (",
+				diag == NULL ? "" : t_strconcat(diag, ")", NULL));
+	ldap_memfree(diag);
+	mg_ldap_conn_fail(conn, error);
+}
+
+static void mg_ldap_conn_ready(struct mg_ldap_conn *conn)
+{
+	timeout_remove(&conn->to);
+	if (conn->down_logged) {
+		e_info(conn->ldap->event, "%s: connected again",
+		       array_idx_elem(&conn->ldap->uris, conn->uri_idx));
+		conn->down_logged = FALSE;
+	}
+	conn->state = MG_LDAP_CONN_READY;
+	conn->failures = 0;
+	conn->reconnect_msecs = MG_LDAP_RECONNECT_MIN_MSECS;
+	mg_ldap_dispatch(conn->ldap, conn->for_user_binds);
+}
+
+static void mg_ldap_handle_service_bind(struct mg_ldap_conn *conn,
+					LDAPMessage *msg)
+{
+	int err, ret;
+	char *diag = NULL;
+
+	ret = ldap_parse_result(conn->ld, msg, &err, NULL, &diag, NULL, NULL, 0);
+	if (ret != LDAP_SUCCESS)
+		err = ret;
+	if (err != LDAP_SUCCESS) {
+		const struct mg_ldap_settings *set = &conn->ldap->set;
+		const char *error = t_strdup_printf(
+			"bind as '%s' failed: %s%s%s",
+			set->sasl_mech != NULL ?
+			t_strconcat("SASL ", set->sasl_mech, NULL) :
+			set->dn == NULL ? "(anonymous)" : set->dn,
+			ldap_err2string(err), diag == NULL ? "" : ": ",
+			diag == NULL ? "" : diag);
+		ldap_memfree(diag);
+		mg_ldap_conn_fail(conn, error);
+		return;
+	}
+	ldap_memfree(diag);
+	mg_ldap_conn_ready(conn);
+}
+
+/* StartTLS accepted: the handshake, then the service bind. Any failure
+   drops the connection; it never goes on in plain text. */
+static void mg_ldap_conn_handle_starttls(struct mg_ldap_conn *conn,
+					 LDAPMessage *msg)
+{
+	int err, ret;
+
+	ret = ldap_parse_result(conn->ld, msg, &err, NULL, NULL, NULL, NULL, 0);
+	if (ret != LDAP_SUCCESS || err != LDAP_SUCCESS) {
+		mg_ldap_conn_fail(conn, t_strdup_printf(
+			"StartTLS refused by the server: %s",
+			ldap_err2string(ret != LDAP_SUCCESS ? ret : err)));
+		return;
+	}
+	if (ldap_install_tls(conn->ld) != LDAP_SUCCESS) {
+		mg_ldap_conn_fail_ld(conn, "TLS handshake failed");
+		return;
+	}
+	if (mg_ldap_conn_send_service_bind(conn) != LDAP_SUCCESS) {
+		mg_ldap_conn_fail_ld(conn, "bind after StartTLS failed");
+		return;
+	}
+	conn->state = MG_LDAP_CONN_BINDING;
+}
+
+static struct mg_ldap_request *
+mg_ldap_conn_find_request(struct mg_ldap_conn *conn, int msgid)
+{
+	struct mg_ldap_request *request;
+
+	for (request = conn->inflight.head; request != NULL;
+	     request = request->next) {
+		if (request->msgid == msgid)
+			return request;
+	}
+	return NULL;
+}
+
+static void mg_ldap_conn_handle_msg(struct mg_ldap_conn *conn,
+				    LDAPMessage *msg)
+{
+	struct mg_ldap_request *request;
+	int msgid = ldap_msgid(msg);
+
+	if (conn->state == MG_LDAP_CONN_STARTTLS && msgid == conn->op_msgid) {
+		mg_ldap_conn_handle_starttls(conn, msg);
+		return;
+	}
+	if (conn->state == MG_LDAP_CONN_BINDING && msgid == conn->op_msgid) {
+		mg_ldap_handle_service_bind(conn, msg);
+		return;
+	}
+	/* NULL: a request that already timed out */
+	request = mg_ldap_conn_find_request(conn, msgid);
+	if (request != NULL)
+		mg_ldap_request_handle_msg(conn, request, msg);
+}
+
+static void mg_ldap_conn_input(struct mg_ldap_conn *conn)
+{
+	struct timeval zero = { 0, 0 };
+	LDAPMessage *msg;
+	int ret;
+
+	while (conn->ld != NULL) {
+		ret = ldap_result(conn->ld, LDAP_RES_ANY, LDAP_MSG_ONE,
+				  &zero, &msg);
+		if (ret == 0)
+			return;
+		if (ret < 0) {
+			mg_ldap_conn_fail_ld(conn, "connection lost");
+			return;
+		}
+		T_BEGIN {
+			mg_ldap_conn_handle_msg(conn, msg);
+		} T_END;
+		ldap_msgfree(msg);
+	}
+}
+
+static int mg_ldap_conn_send_service_bind(struct mg_ldap_conn *conn)
+{
+	const struct mg_ldap_settings *set = &conn->ldap->set;
+	struct berval cred = { 0, NULL };
+	const char *dn = NULL;
+
+	if (set->sasl_mech != NULL) {
+		/* EXTERNAL: the identity is the socket's peer or the TLS
+		   client certificate; the credentials are the authzid */
+		if (set->sasl_authz_id != NULL) {
+			cred.bv_val = (char *)set->sasl_authz_id;
+			cred.bv_len = strlen(set->sasl_authz_id);
+		}
+		return ldap_sasl_bind(conn->ld, NULL, set->sasl_mech, &cred,
+				      NULL, NULL, &conn->op_msgid);
+	}
+	/* User-bind connections bind as the service first as well: a
+	   server that refuses anonymous binds must not refuse them. */
+	if (set->dn != NULL) {
+		dn = set->dn;
+		cred.bv_val = (char *)set->dnpass;
+		cred.bv_len = strlen(set->dnpass);
+	}
+	return ldap_sasl_bind(conn->ld, dn, LDAP_SASL_SIMPLE, &cred,
+			      NULL, NULL, &conn->op_msgid);
+}
+
+static int mg_ldap_conn_send_first(struct mg_ldap_conn *conn)
+{
+	if (conn->ldap->set.starttls) {
+		return ldap_start_tls(conn->ld, NULL, NULL, &conn->op_msgid);
+	}
+	return mg_ldap_conn_send_service_bind(conn);
+}
+
+static void mg_ldap_conn_connected(struct mg_ldap_conn *conn)
+{
+	io_remove(&conn->io);
+	mg_ldap_conn_start(conn);
+}
+
+/* With LDAP_OPT_CONNECT_ASYNC the first operation starts the TCP connect
+   and returns LDAP_X_CONNECTING; repeating it once the socket is writable
+   completes the connect and sends it. The first operation is StartTLS
+   with tls = yes, else the service bind. */
+static void mg_ldap_conn_start(struct mg_ldap_conn *conn)
+{
+	int ret = mg_ldap_conn_send_first(conn);
+
+	if (ret != LDAP_SUCCESS && ret != LDAP_X_CONNECTING) {
+		mg_ldap_conn_fail_ld(conn, "connect failed");
+		return;
+	}
+	if (conn->fd < 0 &&
+	    ldap_get_option(conn->ld, LDAP_OPT_DESC, &conn->fd) !=
+	    LDAP_OPT_SUCCESS) {
+		mg_ldap_conn_fail(conn, "no socket for the connection");
+		return;
+	}
+	if (ret == LDAP_X_CONNECTING) {
+		conn->io = io_add(conn->fd, IO_WRITE,
+				  mg_ldap_conn_connected, conn);
+		return;
+	}
+	net_set_nonblock(conn->fd, TRUE);
+	conn->state = conn->ldap->set.starttls ? MG_LDAP_CONN_STARTTLS :
+		MG_LDAP_CONN_BINDING;
+	conn->io = io_add(conn->fd, IO_READ, mg_ldap_conn_input, conn);
+}
+
+static void mg_ldap_conn_connect_timeout(struct mg_ldap_conn *conn)
+{
+	mg_ldap_conn_fail(conn, t_strdup_printf(
+		"connect and bind timed out after %u ms",
+		conn->ldap->set.request_timeout_msecs));
+}
+
+static bool mg_ldap_conn_set_string(struct mg_ldap_conn *conn, int option,
+				    const char *value)
+{
+	return value == NULL ||
+		ldap_set_option(conn->ld, option, value) == LDAP_OPT_SUCCESS;
+}
+
+/* TLS options of this handle alone, then a context built from them:
+   the process-wide defaults of ldap.conf stay out of it. */
+static bool mg_ldap_conn_set_tls(struct mg_ldap_conn *conn)
+{
+	const struct mg_ldap_settings *set = &conn->ldap->set;
+	int require_cert = set->tls_require_cert, new_ctx = 0;
+
+	return mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_CACERTFILE,
+				       set->tls_ca_cert_file) &&
+		mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_CACERTDIR,
+					set->tls_ca_cert_dir) &&
+		mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_CERTFILE,
+					set->tls_cert_file) &&
+		mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_KEYFILE,
+					set->tls_key_file) &&
+		ldap_set_option(conn->ld, LDAP_OPT_X_TLS_REQUIRE_CERT,
+				&require_cert) == LDAP_OPT_SUCCESS &&
+		ldap_set_option(conn->ld, LDAP_OPT_X_TLS_NEWCTX,
+				&new_ctx) == LDAP_OPT_SUCCESS;
+}
+
+static bool mg_ldap_conn_set_options(struct mg_ldap_conn *conn)
+{
+	int version = LDAP_VERSION3;
+	struct timeval tv;
+	unsigned int msecs = conn->ldap->set.request_timeout_msecs;
+
+	tv.tv_sec = msecs / 1000;
+	tv.tv_usec = (msecs % 1000) * 1000;
+	return ldap_set_option(conn->ld, LDAP_OPT_PROTOCOL_VERSION,
+			       &version) == LDAP_OPT_SUCCESS &&
+		ldap_set_option(conn->ld, LDAP_OPT_CONNECT_ASYNC,
+				LDAP_OPT_ON) == LDAP_OPT_SUCCESS &&
+		ldap_set_option(conn->ld, LDAP_OPT_NETWORK_TIMEOUT,
+				&tv) == LDAP_OPT_SUCCESS &&
+		ldap_set_option(conn->ld, LDAP_OPT_REFERRALS,
+				LDAP_OPT_OFF) == LDAP_OPT_SUCCESS &&
+		mg_ldap_conn_set_tls(conn);
+}
+
+void mg_ldap_conn_connect(struct mg_ldap_conn *conn)
+{
+	const char *uri = array_idx_elem(&conn->ldap->uris, conn->uri_idx);
+	int ret;
+
+	i_assert(conn->state == MG_LDAP_CONN_DISCONNECTED);
+
+	ret = ldap_initialize(&conn->ld, uri);
+	if (ret != LDAP_SUCCESS) {
+		conn->ld = NULL;
+		mg_ldap_conn_fail(conn, t_strdup_printf(
+			"ldap_initialize() failed: %s", ldap_err2string(ret)));
+		return;
+	}
+	if (!mg_ldap_conn_set_options(conn)) {
+		mg_ldap_conn_fail(conn, "can't set connection options");
+		return;
+	}
+	conn->state = MG_LDAP_CONN_CONNECTING;
+	conn->to = timeout_add(conn->ldap->set.request_timeout_msecs,
+			       mg_ldap_conn_connect_timeout, conn);
+	mg_ldap_conn_start(conn);
+}
+
+void mg_ldap_conns_create(struct mg_ldap *ldap,
+				 ARRAY_TYPE(mg_ldap_conn_p) *conns,
+				 bool for_user_binds)
+{
+	p_array_init(conns, ldap->pool, ldap->set.connections);
+	for (unsigned int i = 0; i < ldap->set.connections; i++) {
+		struct mg_ldap_conn *conn = p_new(ldap->pool,
+						  struct mg_ldap_conn, 1);
+
+		conn->ldap = ldap;
+		conn->for_user_binds = for_user_binds;
+		conn->fd = -1;
+		conn->reconnect_msecs = MG_LDAP_RECONNECT_MIN_MSECS;
+		array_push_back(conns, &conn);
+	}
+}
+
+void mg_ldap_conns_destroy(ARRAY_TYPE(mg_ldap_conn_p) *conns)
+{
+	struct mg_ldap_conn *conn;
+
+	array_foreach_elem(conns, conn) {
+		mg_ldap_conn_close(conn);
+		while (conn->inflight.head != NULL) {
+			mg_ldap_request_finish(conn->inflight.head,
+					       MG_LDAP_RESULT_TEMPFAIL,
+					       "shutting down");
+		}
+	}
+}

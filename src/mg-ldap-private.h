@@ -1,0 +1,115 @@
+#ifndef MG_LDAP_PRIVATE_H
+#define MG_LDAP_PRIVATE_H
+
+/* Shared by the LDAP client's two halves: mg-ldap.c (requests, the queue,
+   dispatch) and mg-ldap-conn.c (one connection's life). */
+
+#include "mg-ldap.h"
+
+#include <ldap.h>
+
+/* Requests in flight on one lookup connection; more wait in the queue
+   where another connection (or a later reconnect) can take them. */
+#define MG_LDAP_MAX_INFLIGHT 64
+
+enum mg_ldap_conn_state {
+	MG_LDAP_CONN_DISCONNECTED,
+	MG_LDAP_CONN_CONNECTING,
+	MG_LDAP_CONN_STARTTLS,
+	MG_LDAP_CONN_BINDING,
+	MG_LDAP_CONN_READY,
+};
+
+enum mg_ldap_request_type {
+	MG_LDAP_REQUEST_SEARCH,
+	MG_LDAP_REQUEST_BIND,
+};
+
+struct mg_ldap_queue {
+	struct mg_ldap_request *head, *tail;
+	/* set while dispatch runs; a nested call leaves the work to it */
+	bool dispatching;
+};
+
+struct mg_ldap_request {
+	struct mg_ldap_request *prev, *next;
+	struct mg_ldap *ldap;
+	/* NULL while waiting in the queue */
+	struct mg_ldap_conn *conn;
+	enum mg_ldap_request_type type;
+	pool_t pool;
+	int msgid;
+	bool retried;
+	struct timeout *to;
+
+	struct mg_ldap_search search;
+	ARRAY(struct mg_entry *) entries;
+	mg_ldap_search_callback_t *search_callback;
+
+	const char *bind_dn, *bind_password;
+	mg_ldap_bind_callback_t *bind_callback;
+
+	void *context;
+};
+
+struct mg_ldap_conn {
+	struct mg_ldap *ldap;
+	bool for_user_binds;
+	enum mg_ldap_conn_state state;
+	unsigned int uri_idx;
+	/* URIs that failed in a row; at the count of URIs, wait a while */
+	unsigned int failures;
+	unsigned int reconnect_msecs;
+
+	LDAP *ld;
+	int fd;
+	struct io *io;
+	struct timeout *to;
+	/* the StartTLS or service bind operation under way */
+	int op_msgid;
+
+	struct mg_ldap_queue inflight;
+	unsigned int inflight_count;
+	/* every URI failed and that was logged; quiet until one works */
+	bool down_logged;
+};
+ARRAY_DEFINE_TYPE(mg_ldap_conn_p, struct mg_ldap_conn *);
+
+struct mg_ldap {
+	pool_t pool;
+	struct event *event;
+	struct mg_ldap_settings set;
+	ARRAY(const char *) uris;
+
+	ARRAY_TYPE(mg_ldap_conn_p) conns;
+	ARRAY_TYPE(mg_ldap_conn_p) bind_conns;
+	struct mg_ldap_queue queue, bind_queue;
+	/* queued + in flight, of both kinds */
+	unsigned int pending;
+};
+
+struct mg_ldap_queue *mg_ldap_queue_of(struct mg_ldap *ldap,
+				       bool for_user_binds);
+/* Sends what waits in the queue to connections that can take it, opening
+   connections as needed. */
+void mg_ldap_dispatch(struct mg_ldap *ldap, bool for_user_binds);
+/* Removes request from its queue or connection and calls its callback. */
+void mg_ldap_request_finish(struct mg_ldap_request *request,
+			    enum mg_ldap_result result, const char *error);
+void mg_ldap_fail_queue(struct mg_ldap *ldap, bool for_user_binds,
+			const char *error);
+bool mg_ldap_any_ready(struct mg_ldap *ldap, bool for_user_binds);
+/* One message of an answer to request, read on conn. */
+void mg_ldap_request_handle_msg(struct mg_ldap_conn *conn,
+				struct mg_ldap_request *request,
+				LDAPMessage *msg);
+
+void mg_ldap_conns_create(struct mg_ldap *ldap,
+			  ARRAY_TYPE(mg_ldap_conn_p) *conns,
+			  bool for_user_binds);
+void mg_ldap_conns_destroy(ARRAY_TYPE(mg_ldap_conn_p) *conns);
+void mg_ldap_conn_connect(struct mg_ldap_conn *conn);
+/* Drops the connection after what went wrong with libldap's own words. */
+void mg_ldap_conn_fail_ld(struct mg_ldap_conn *conn, const char *what);
+
+#endif

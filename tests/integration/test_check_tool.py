@@ -1,0 +1,287 @@
+"""mailbox-guard-check against the plugin itself.
+
+For every entry of each fixture tree and an unknown user (and for settings
+variants that reach tempfail, audit_only, a templated reason, the 11202
+success audit, a duplicate match and an ambiguous one), the user logs in
+over IMAP and POP3 against a dovecot running the plugin, then the tool is
+asked about the same user with the same settings file and the same client
+address. Its exit status, its IMAP and
+POP3 reply texts and its Exchange lines must be what the logins really got
+and what the plugin really logged.
+"""
+
+import json
+import os
+import re
+import subprocess
+
+import pytest
+
+import mgsetup
+from fixtures import ad_tree, ex55_tree, openldap_tree, pw
+from sandbox import Sandbox, procs
+from sandbox.dovecot import REPO_ROOT
+
+TREES = {"ad": ad_tree, "ex55": ex55_tree, "openldap": openldap_tree}
+EXIT_MAILBOX, EXIT_CUSTOM, EXIT_UNKNOWN, EXIT_ERROR = 0, 1, 2, 3
+UNKNOWN_LOGIN = "mg-no-such-user"
+BARRIER_LOGIN = "mg-barrier-user"
+
+# name -> (tree, settings over the tree's plugin_settings, logins): logins
+# is a list of (login, password, exit status), None for every entry of the
+# tree (the fixture's userdb column says which are mailboxes) and a user
+# that does not exist
+VARIANTS = {
+    "ad": ("ad", {}, None),
+    "ex55": ("ex55", {}, None),
+    "openldap": ("openldap", {}, None),
+    "ad-tempfail": ("ad", {"custom_recipient_result": "tempfail",
+                           "diagnostics_logging": "minimum"}, None),
+    "ex55-audit": ("ex55", {"audit_only": "yes",
+                            "diagnostics_logging": "medium",
+                            "mailbox_alias_attr": "cn"}, None),
+    "openldap-reason": ("openldap", {
+        "custom_recipient_reason":
+            "Mail for %n (%{ldap:mail}, %{ldap_multi:objectClass}) "
+            "goes to %{ldap:mailRoutingAddress:another server}.",
+        "diagnostics_logging": "minimum"}, None),
+    # a contact shares alice's address: the login uses alice, and
+    # pass_attrs renames the user to her mailNickname
+    "ad-by-mail": ("ad", {"pass_filter": "(&(objectClass=person)(mail=%u))",
+                          "diagnostics_logging": "minimum"},
+                   [("alice@corp.test", pw("alice"), EXIT_MAILBOX)]),
+    # every user of the domain matches: several mailboxes, a tempfail
+    "ad-by-domain": ("ad", {"pass_filter":
+                            "(&(objectClass=person)(mail=*@%d))"},
+                     [("anyone@corp.test", "whatever", EXIT_ERROR)]),
+}
+
+
+def variant_logins(variant):
+    tree_name, _, logins = VARIANTS[variant]
+    if logins is not None:
+        return logins
+    return [(e.login, e.try_password,
+             EXIT_MAILBOX if e.userdb else EXIT_CUSTOM)
+            for e in TREES[tree_name].EXPECTED.values()] + \
+        [(UNKNOWN_LOGIN, "whatever", EXIT_UNKNOWN)]
+
+
+CASES = [(v, login, rc) for v in VARIANTS
+         for login, _, rc in variant_logins(v)]
+
+TEMPFAIL_SUFFIX = re.compile(r" \[[^\]]*\]$")
+CAPABILITY = re.compile(r"^OK \[CAPABILITY [^\]]*\] ")
+PREFIX = re.compile(r"mailbox_guard\(([^)]*)\): (.*)$")
+
+
+def tool_path():
+    return os.environ.get("MG_CHECK_TOOL") or os.path.join(
+        REPO_ROOT, "src", "tools", "mailbox-guard-check")
+
+
+def run_tool(*args):
+    r = subprocess.run([tool_path(), *args], capture_output=True, text=True,
+                       timeout=60)
+    return r.returncode, r.stdout, r.stderr
+
+
+def ask(settings_path, login, addr):
+    rc, out, err = run_tool("-c", settings_path, "--remote-ip", addr,
+                            "--json", login)
+    assert out, f"no output (exit {rc}): {err}"
+    return rc, json.loads(out)
+
+
+def normalize(reply_text):
+    """The parts of a server reply the tool does not predict: the
+    capability list of a successful IMAP login and the [host:time] tag of
+    a temporary failure."""
+    text = CAPABILITY.sub("OK ", reply_text)
+    if text.startswith(("NO [UNAVAILABLE]", "-ERR [SYS/TEMP]")):
+        text = TEMPFAIL_SUFFIX.sub("", text)
+    return text
+
+
+def exchange_lines(log, addr):
+    """The Exchange lines mailbox_guard logged for logins from addr."""
+    lines = []
+    for line in log.splitlines():
+        m = PREFIX.search(line)
+        if not m:
+            continue
+        fields = m.group(1).split(",")
+        if len(fields) > 1 and fields[1] == addr and \
+                m.group(2).startswith("MSExchange"):
+            lines.append(m.group(2))
+    return lines
+
+
+class Observed:
+    """One variant's dovecot, and what each login got from it."""
+
+    def __init__(self, dovecot):
+        self.dovecot = dovecot
+        self.settings_path = dovecot.auth_dbs[0].args
+        self.replies = {}       # (login, service) -> (addr, Reply)
+        self.log = ""
+
+    def login_all(self, logins):
+        jobs, keys = [], []
+        for login, password in logins:
+            for service, call in (("imap", self.dovecot.imap_login),
+                                  ("pop3", self.dovecot.pop3_login)):
+                addr = procs.next_source_address()
+                jobs.append((call, login, password, addr))
+                keys.append((login, service, addr))
+        for (login, service, addr), reply in zip(
+                keys, self.dovecot.parallel(jobs)):
+            self.replies[(login, service)] = (addr, reply)
+        self.log = self.wait_barrier()
+
+    def wait_barrier(self):
+        """The auth process logs in order, and every login above has been
+        answered: once a later login's line is in the log, theirs are."""
+        addr = procs.next_source_address()
+        self.dovecot.imap_login(BARRIER_LOGIN, "x", source=addr)
+        log = self.dovecot.wait_log(
+            lambda text: f"mailbox_guard({BARRIER_LOGIN},{addr}," in text)
+        assert log is not None, "the barrier login never reached the log"
+        return log
+
+
+@pytest.fixture(scope="module")
+def observed():
+    if not mgsetup.plugin_available() or mgsetup.standin():
+        pytest.skip(mgsetup.skip_reason())
+    if not os.access(tool_path(), os.X_OK):
+        pytest.skip(f"{tool_path()} is not built")
+    done, sandboxes = {}, []
+
+    def get(variant):
+        if variant not in done:
+            tree_name, over, _ = VARIANTS[variant]
+            sb = Sandbox(prefix=f"mgck{tree_name}")
+            sandboxes.append(sb)
+            _, dc = mgsetup.guard_setup(sb, TREES[tree_name],
+                                        settings_over=over)
+            obs = Observed(dc)
+            obs.login_all([(login, password) for login, password, _
+                           in variant_logins(variant)])
+            done[variant] = obs
+        return done[variant]
+    try:
+        yield get
+    finally:
+        for sb in sandboxes:
+            sb.close()
+
+
+def check_against(obs, login, want_rc):
+    """Asks the tool once per service (each login came from its own
+    address) and compares with what that login got."""
+    for service in ("imap", "pop3"):
+        addr, real = obs.replies[(login, service)]
+        rc, got = ask(obs.settings_path, login, addr)
+        where = f"{service} login as {login} from {addr}"
+        assert rc == want_rc, f"{where}: exit {rc}, {got}"
+        assert got["exit_status"] == rc
+        assert got[service]["reply"] == normalize(real.text), where
+        assert (got[service]["result"] in ("ok", "audit_only")) == real.ok, \
+            where
+        assert got[service]["exchange"] == exchange_lines(obs.log, addr), \
+            where
+
+
+@pytest.mark.plugin
+@pytest.mark.parametrize("variant,login,want_rc", CASES,
+                         ids=[f"{v}:{l}" for v, l, _ in CASES])
+def test_tool_agrees_with_login(observed, variant, login, want_rc):
+    check_against(observed(variant), login, want_rc)
+
+
+@pytest.mark.plugin
+def test_text_output_matches_json(observed):
+    obs = observed("ad-tempfail")
+    login = "partner"
+    addr, _ = obs.replies[(login, "imap")]
+    rc_json, got = ask(obs.settings_path, login, addr)
+    rc, out, err = run_tool("-c", obs.settings_path, "--remote-ip", addr,
+                            login)
+    assert rc == rc_json == 1, err
+    lines = out.splitlines()
+    assert f"dn: {got['dn']}" in lines
+    assert f"kind: {got['kind']}" in lines
+    assert f"rule: {got['rule']}" in lines
+    for service in ("imap", "pop3"):
+        assert f"{service}: {got[service]['reply']}" in lines
+        ex = [x[len(f"{service} exchange: "):] for x in lines
+              if x.startswith(f"{service} exchange: ")]
+        assert ex == got[service]["exchange"]
+        assert ex, "tempfail + minimum logs Exchange lines"
+
+
+# --- errors: no plugin, dovecot or slapd needed ------------------------------
+
+@pytest.fixture
+def tool():
+    if not os.access(tool_path(), os.X_OK):
+        pytest.skip(f"{tool_path()} is not built")
+    return tool_path()
+
+
+def write(tmp_path, text):
+    p = tmp_path / "guard.conf"
+    p.write_text(text)
+    return str(p)
+
+
+def test_settings_error_names_file_and_line(tool, tmp_path):
+    path = write(tmp_path, "uris = ldap://127.0.0.1:1\n"
+                           "# a comment\n\n"
+                           "base = dc=x\n"
+                           "scope = sideways\n")
+    rc, out, err = run_tool("-c", path, "alice")
+    assert rc == 3
+    assert f"{path} line 5: scope: expected base, onelevel or subtree, " \
+           "got 'sideways'" in err
+
+
+def test_settings_syntax(tool, tmp_path):
+    """Quotes keep a '#', a backslash continues a line; the file is then
+    valid and the tool gets as far as LDAP (nobody listens there)."""
+    path = write(tmp_path,
+                 'uris = ldap://127.0.0.1:1 \\\n'
+                 '       ldap://127.0.0.1:2  # two servers\n'
+                 'base = dc=x\n'
+                 'custom_recipient_reason = "No mailbox # here"\n'
+                 'request_timeout = 500ms\n')
+    rc, out, err = run_tool("-c", path, "--json", "alice")
+    assert rc == 3
+    got = json.loads(out)
+    assert "ldap://127.0.0.1:1: " in got["error"]
+    assert "ldap://127.0.0.1:2: " in got["error"]
+
+
+def test_dnpass_never_printed(tool, tmp_path):
+    secret = "S3cret-dnpass-value"
+    path = write(tmp_path, "uris = ldap://127.0.0.1:1\nbase = dc=x\n"
+                           f"dn = cn=svc,dc=x\ndnpass = {secret}\n"
+                           f"bogus = {secret}\n")
+    rc, out, err = run_tool("-c", path, "--json", "alice")
+    assert rc == 3
+    assert "line 5: unknown setting 'bogus'" in err
+    assert secret not in out + err
+    path = write(tmp_path, "uris = ldap://127.0.0.1:1\nbase = dc=x\n"
+                           f"dn = cn=svc,dc=x\ndnpass = {secret}\n")
+    rc, out, err = run_tool("-c", path, "alice")
+    assert rc == 3
+    assert "cn=svc,dc=x" in err or "ldap://127.0.0.1:1" in err
+    assert secret not in out + err
+
+
+def test_bad_remote_ip(tool, tmp_path):
+    path = write(tmp_path, "uris = ldap://127.0.0.1:1\nbase = dc=x\n")
+    rc, out, err = run_tool("-c", path, "--remote-ip", "not-an-ip", "alice")
+    assert rc == 3
+    assert "--remote-ip" in err

@@ -14,6 +14,10 @@
    resumes within a second of the server's return. */
 #define MG_LDAP_RECONNECT_MIN_MSECS 100
 #define MG_LDAP_RECONNECT_MAX_MSECS 1000
+/* How soon an idle connection on a later URI tries the first again, and
+   the longest wait while the first stays away. */
+#define MG_LDAP_FAILBACK_MIN_MSECS 2000
+#define MG_LDAP_FAILBACK_MAX_MSECS 60000
 
 static void mg_ldap_conn_input(struct mg_ldap_conn *conn);
 static void mg_ldap_conn_connected(struct mg_ldap_conn *conn);
@@ -73,10 +77,14 @@ static void mg_ldap_conn_fail(struct mg_ldap_conn *conn, const char *error)
 	unsigned int uri_count = array_count(&ldap->uris);
 	bool was_up = conn->state == MG_LDAP_CONN_READY;
 
-	if (!conn->down_logged)
-		e_error(ldap->event, "%s: %s", uri, error);
-	else
+	/* an outage is logged once, not at every retry; a first URI that
+	   is still away when tried again is no news either */
+	if (conn->down_logged)
 		e_debug(ldap->event, "%s: %s", uri, error);
+	else if (conn->failing_back)
+		e_info(ldap->event, "%s: still unavailable: %s", uri, error);
+	else
+		e_error(ldap->event, "%s: %s", uri, error);
 	mg_ldap_conn_close(conn);
 	mg_ldap_conn_requeue_inflight(conn, error);
 
@@ -126,9 +134,83 @@ void mg_ldap_conn_fail_ld(struct mg_ldap_conn *conn, const char *what)
 	mg_ldap_conn_fail(conn, error);
 }
 
+static void mg_ldap_failback_timeout(struct mg_ldap *ldap);
+
+static void mg_ldap_failback_schedule(struct mg_ldap *ldap)
+{
+	if (ldap->to_failback == NULL) {
+		ldap->to_failback = timeout_add(ldap->failback_msecs,
+						mg_ldap_failback_timeout, ldap);
+	}
+}
+
+static bool mg_ldap_conns_on_later_uri(ARRAY_TYPE(mg_ldap_conn_p) *conns,
+				       struct mg_ldap_conn **idle_r)
+{
+	struct mg_ldap_conn *conn;
+	bool any = FALSE;
+
+	array_foreach_elem(conns, conn) {
+		if (conn->state != MG_LDAP_CONN_READY || conn->uri_idx == 0)
+			continue;
+		any = TRUE;
+		if (conn->inflight_count == 0 && *idle_r == NULL)
+			*idle_r = conn;
+	}
+	return any;
+}
+
+/* The first URI is the one the admin prefers (a local replica, the
+   provider): one idle connection at a time goes back to try it, so the
+   others keep serving meanwhile. */
+static void mg_ldap_failback_timeout(struct mg_ldap *ldap)
+{
+	struct mg_ldap_conn *idle = NULL;
+	bool any;
+
+	timeout_remove(&ldap->to_failback);
+	any = mg_ldap_conns_on_later_uri(&ldap->conns, &idle);
+	if (mg_ldap_conns_on_later_uri(&ldap->bind_conns, &idle))
+		any = TRUE;
+	if (idle != NULL) {
+		mg_ldap_conn_close(idle);
+		idle->uri_idx = 0;
+		idle->failures = 0;
+		idle->failing_back = TRUE;
+		mg_ldap_conn_connect(idle);
+	}
+	if (any)
+		mg_ldap_failback_schedule(ldap);
+}
+
+void mg_ldap_failback_init(struct mg_ldap *ldap)
+{
+	ldap->failback_msecs = MG_LDAP_FAILBACK_MIN_MSECS;
+}
+
+void mg_ldap_failback_deinit(struct mg_ldap *ldap)
+{
+	timeout_remove(&ldap->to_failback);
+}
+
 static void mg_ldap_conn_ready(struct mg_ldap_conn *conn)
 {
+	struct mg_ldap *ldap = conn->ldap;
+
 	timeout_remove(&conn->to);
+	if (conn->failing_back) {
+		if (conn->uri_idx == 0) {
+			e_info(ldap->event, "%s: back on the first URI",
+			       array_idx_elem(&ldap->uris, 0));
+			ldap->failback_msecs = MG_LDAP_FAILBACK_MIN_MSECS;
+		} else {
+			ldap->failback_msecs = I_MIN(ldap->failback_msecs * 2,
+						     MG_LDAP_FAILBACK_MAX_MSECS);
+		}
+		conn->failing_back = FALSE;
+	}
+	if (conn->uri_idx != 0)
+		mg_ldap_failback_schedule(ldap);
 	if (conn->down_logged) {
 		e_info(conn->ldap->event, "%s: connected again",
 		       array_idx_elem(&conn->ldap->uris, conn->uri_idx));
@@ -137,7 +219,7 @@ static void mg_ldap_conn_ready(struct mg_ldap_conn *conn)
 	conn->state = MG_LDAP_CONN_READY;
 	conn->failures = 0;
 	conn->reconnect_msecs = MG_LDAP_RECONNECT_MIN_MSECS;
-	mg_ldap_dispatch(conn->ldap, conn->for_user_binds);
+	mg_ldap_dispatch(ldap, conn->for_user_binds);
 }
 
 static void mg_ldap_handle_service_bind(struct mg_ldap_conn *conn,

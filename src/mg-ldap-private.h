@@ -72,6 +72,8 @@ struct mg_ldap_conn {
 	unsigned int inflight_count;
 	/* every URI failed and that was logged; quiet until one works */
 	bool down_logged;
+	/* closed while idle to try the first URI again */
+	bool failing_back;
 };
 ARRAY_DEFINE_TYPE(mg_ldap_conn_p, struct mg_ldap_conn *);
 
@@ -86,6 +88,10 @@ struct mg_ldap {
 	struct mg_ldap_queue queue, bind_queue;
 	/* queued + in flight, of both kinds */
 	unsigned int pending;
+	/* while a connection serves from a later URI: when to try the
+	   first one again (doubling while it stays away) */
+	struct timeout *to_failback;
+	unsigned int failback_msecs;
 };
 
 struct mg_ldap_queue *mg_ldap_queue_of(struct mg_ldap *ldap,
@@ -109,6 +115,9 @@ void mg_ldap_conns_create(struct mg_ldap *ldap,
 			  bool for_user_binds);
 void mg_ldap_conns_destroy(ARRAY_TYPE(mg_ldap_conn_p) *conns);
 void mg_ldap_conn_connect(struct mg_ldap_conn *conn);
+/* Going back to the first URI once it returns. */
+void mg_ldap_failback_init(struct mg_ldap *ldap);
+void mg_ldap_failback_deinit(struct mg_ldap *ldap);
 /* Drops the connection after what went wrong with libldap's own words. */
 void mg_ldap_conn_fail_ld(struct mg_ldap_conn *conn, const char *what);
 

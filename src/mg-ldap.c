@@ -347,6 +347,7 @@ struct mg_ldap *mg_ldap_init(const struct mg_ldap_settings *set,
 	}
 	i_assert(array_count(&ldap->uris) > 0);
 
+	mg_ldap_failback_init(ldap);
 	mg_ldap_conns_create(ldap, &ldap->conns, FALSE);
 	mg_ldap_conns_create(ldap, &ldap->bind_conns, TRUE);
 	return ldap;
@@ -357,6 +358,7 @@ void mg_ldap_deinit(struct mg_ldap **_ldap)
 	struct mg_ldap *ldap = *_ldap;
 
 	*_ldap = NULL;
+	mg_ldap_failback_deinit(ldap);
 	mg_ldap_conns_destroy(&ldap->conns);
 	mg_ldap_conns_destroy(&ldap->bind_conns);
 	mg_ldap_fail_queue(ldap, FALSE, "shutting down");

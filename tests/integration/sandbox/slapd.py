@@ -98,8 +98,10 @@ class Slapd:
                                f"{r.stdout}{r.stderr}")
 
     def start(self, timeout=15.0):
-        if self.ldif:
+        # a restart keeps the database: load the LDIF only the first time
+        if self.ldif and not getattr(self, "loaded", False):
             self.load()
+            self.loaded = True
         argv = ["slapd", "-d", self.debug_level, "-h", " ".join(self.uris),
                 "-f", self.conf_path]
         self.proc = procs.ManagedProcess(self.name, argv, self.log_path)

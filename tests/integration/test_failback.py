@@ -1,0 +1,57 @@
+"""Failover through the URIs in order, and back to the first one when it
+returns. Two independent slapd serve the same tree (replication itself is
+exercised in the fault tests)."""
+
+import time
+
+import pytest
+
+import mgsetup
+from fixtures import ad_tree
+from sandbox import Sandbox, IMAP_REFUSED
+
+pytestmark = pytest.mark.plugin
+
+ALICE = ad_tree.EXPECTED["alice"]
+PARTNER = ad_tree.EXPECTED["partner"]
+
+
+def wait_until(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_fails_over_and_back():
+    if not mgsetup.plugin_available() or mgsetup.standin():
+        pytest.skip(mgsetup.skip_reason())
+    with Sandbox(prefix="mgf") as sb:
+        first = sb.slapd(suffix=ad_tree.SUFFIX, ldif=ad_tree.ldif())
+        second = sb.slapd(suffix=ad_tree.SUFFIX, ldif=ad_tree.ldif())
+        dc = sb.dovecot(start=False)
+        settings = ad_tree.plugin_settings(f"{first.uri} {second.uri}",
+                                           request_timeout="2s")
+        dc.auth_dbs = mgsetup.auth_dbs_for(dc, settings)
+        dc.start()
+
+        before = (first.search_count(), second.search_count())
+        assert dc.imap_login(ALICE.login, ALICE.password).ok
+        assert first.search_count() == before[0] + 1, "first URI not used first"
+        assert second.search_count() == before[1]
+
+        first.stop()
+        # at most one tempfail while the connection in use notices
+        ok = [dc.imap_login(ALICE.login, ALICE.password).ok for _ in range(4)]
+        assert ok[-3:] == [True] * 3, ok
+        assert dc.imap_login(PARTNER.login, PARTNER.password).text == IMAP_REFUSED
+
+        first.start()
+        base = first.search_count()
+        # an idle connection goes back within the failback interval
+        assert wait_until(lambda: (dc.imap_login(ALICE.login, ALICE.password)
+                                   .ok and first.search_count() > base), 15), \
+            "never went back to the first URI"
+        assert "back on the first URI" in dc.log_text()

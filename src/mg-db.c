@@ -7,7 +7,6 @@
 #include "mg-settings.h"
 #include "mg-db.h"
 
-#include <ldap.h>
 
 static struct mg_db *mg_dbs = NULL;
 
@@ -56,19 +55,6 @@ static void mg_db_build_search_attrs(struct mg_db *db)
 	db->iterate_search_attrs = mg_db_attr_list(&iterate_attrs);
 }
 
-static int mg_db_ldap_scope(const struct mg_config *config)
-{
-	switch (config->scope) {
-	case MG_SCOPE_BASE:
-		return LDAP_SCOPE_BASE;
-	case MG_SCOPE_ONELEVEL:
-		return LDAP_SCOPE_ONELEVEL;
-	case MG_SCOPE_SUBTREE:
-		break;
-	}
-	return LDAP_SCOPE_SUBTREE;
-}
-
 static struct mg_db *mg_db_create(const char *path)
 {
 	struct mg_ldap_settings ldap_set;
@@ -84,7 +70,6 @@ static struct mg_db *mg_db_create(const char *path)
 	db->config = mg_settings_read(path, &error);
 	if (db->config == NULL)
 		i_fatal("mailbox_guard: %s", error);
-	db->scope = mg_db_ldap_scope(db->config);
 
 	mg_db_parse_attrmap(db, "pass_attrs", db->config->pass_attrs,
 			    &db->pass_attrs);

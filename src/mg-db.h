@@ -17,8 +17,6 @@ struct mg_db {
 
 	struct mg_config *config;
 	struct mg_ldap *ldap;
-	/* LDAP_SCOPE_* of config->scope */
-	int scope;
 
 	ARRAY_TYPE(mg_attrmap_item) pass_attrs;
 	ARRAY_TYPE(mg_attrmap_item) user_attrs;

@@ -200,7 +200,7 @@ void mg_lookup(struct mg_db *db, struct auth_request *request,
 	}
 	i_zero(&search);
 	search.base = base;
-	search.scope = db->scope;
+	search.scope = (int)db->config->scope;
 	search.filter = str_c(filter);
 	search.attrs = db->search_attrs;
 	mg_lookup_start(db, request, &search, callback, context);

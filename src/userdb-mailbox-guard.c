@@ -168,7 +168,7 @@ mg_userdb_iterate_init(struct auth_request *request,
 	}
 	i_zero(&search);
 	search.base = db->config->base;
-	search.scope = db->scope;
+	search.scope = (int)db->config->scope;
 	search.filter = str_c(filter);
 	search.attrs = db->iterate_search_attrs;
 	auth_request_ref(request);

@@ -121,16 +121,23 @@ static bool parse_bool(const char *value, bool *result_r)
 	return false;
 }
 
-static bool parse_count(const char *value, unsigned int *count_r)
+/* A decimal number at the start of value; *end_r is what follows it. */
+static bool parse_number(const char *value, unsigned long max,
+			 unsigned long *n_r, char **end_r)
 {
-	char *end;
-	unsigned long n;
-
 	if (value[0] < '0' || value[0] > '9')
 		return false;
 	errno = 0;
-	n = strtoul(value, &end, 10);
-	if (errno != 0 || *end != '\0' || n == 0 || n > 100000)
+	*n_r = strtoul(value, end_r, 10);
+	return errno == 0 && *n_r <= max;
+}
+
+static bool parse_count(const char *value, unsigned int *count_r)
+{
+	unsigned long n;
+	char *end;
+
+	if (!parse_number(value, 100000, &n, &end) || *end != '\0' || n == 0)
 		return false;
 	*count_r = (unsigned int)n;
 	return true;
@@ -147,21 +154,18 @@ static bool parse_msecs(const char *value, unsigned int *msecs_r)
 		{ "", 1000 }, { "s", 1000 }, { "sec", 1000 }, { "secs", 1000 },
 		{ "ms", 1 }, { "msec", 1 }, { "msecs", 1 },
 	};
-	char *end;
+	const unsigned long max = 3600UL * 1000;
 	unsigned long n;
+	char *end;
 
-	if (value[0] < '0' || value[0] > '9')
-		return false;
-	errno = 0;
-	n = strtoul(value, &end, 10);
-	if (errno != 0 || n > 3600UL * 1000)
+	if (!parse_number(value, max, &n, &end))
 		return false;
 	while (*end == ' ')
 		end++;
 	for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++) {
 		if (strcmp(end, units[i].unit) == 0) {
 			n *= units[i].factor;
-			if (n == 0 || n > 3600UL * 1000)
+			if (n == 0 || n > max)
 				return false;
 			*msecs_r = (unsigned int)n;
 			return true;

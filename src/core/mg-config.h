@@ -12,10 +12,12 @@
 #include "mg-classify.h"
 #include "mg-exchange.h"
 
+/* Numbered as the protocol numbers them (RFC 4511 4.5.1.2), which is
+   also libldap's LDAP_SCOPE_*: callers pass the value on as it is. */
 enum mg_scope {
-	MG_SCOPE_BASE,
-	MG_SCOPE_ONELEVEL,
-	MG_SCOPE_SUBTREE,
+	MG_SCOPE_BASE = 0,
+	MG_SCOPE_ONELEVEL = 1,
+	MG_SCOPE_SUBTREE = 2,
 };
 
 /* tls_require_cert, as libldap's LDAP_OPT_X_TLS_* values */

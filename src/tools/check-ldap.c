@@ -13,19 +13,6 @@ struct check_ldap {
 	struct timeval timeout;
 };
 
-static int ldap_scope(enum mg_scope scope)
-{
-	switch (scope) {
-	case MG_SCOPE_BASE:
-		return LDAP_SCOPE_BASE;
-	case MG_SCOPE_ONELEVEL:
-		return LDAP_SCOPE_ONELEVEL;
-	case MG_SCOPE_SUBTREE:
-		break;
-	}
-	return LDAP_SCOPE_SUBTREE;
-}
-
 /* The plugin's options: v3, no referral chasing (a referral is not an
    answer), and request_timeout bounding the connect and each operation. */
 static bool set_options(LDAP *ld, const struct timeval *timeout)
@@ -215,7 +202,7 @@ bool check_ldap_search(struct check_ldap *ldap, const char *base,
 
 	/* a size limit, a referral or any other partial answer could hide
 	   the entry that matters: only success counts, as in the plugin */
-	ret = ldap_search_ext_s(ldap->ld, base, ldap_scope(scope), filter,
+	ret = ldap_search_ext_s(ldap->ld, base, (int)scope, filter,
 				(char **)attrs, 0, NULL, NULL, &ldap->timeout,
 				0, &res);
 	if (ret != LDAP_SUCCESS) {

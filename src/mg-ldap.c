@@ -20,14 +20,15 @@ void mg_ldap_request_finish(struct mg_ldap_request *request,
 {
 	struct mg_ldap *ldap = request->ldap;
 	struct mg_ldap_conn *conn = request->conn;
+	bool for_user_binds = request->type == MG_LDAP_REQUEST_BIND;
 
 	if (conn != NULL) {
 		DLLIST2_REMOVE(&conn->inflight.head, &conn->inflight.tail,
 			       request);
 		conn->inflight_count--;
 	} else {
-		struct mg_ldap_queue *queue = mg_ldap_queue_of(ldap,
-			request->type == MG_LDAP_REQUEST_BIND);
+		struct mg_ldap_queue *queue =
+			mg_ldap_queue_of(ldap, for_user_binds);
 
 		DLLIST2_REMOVE(&queue->head, &queue->tail, request);
 	}
@@ -45,6 +46,11 @@ void mg_ldap_request_finish(struct mg_ldap_request *request,
 	} else {
 		request->bind_callback(result, error, request->context);
 	}
+	/* The slot it held on a connection may be what a queued request
+	   waits for (a user-bind connection has only one). The request
+	   itself may be gone with its pool by now. */
+	if (conn != NULL)
+		mg_ldap_dispatch(ldap, for_user_binds);
 }
 
 void mg_ldap_fail_queue(struct mg_ldap *ldap, bool for_user_binds,
@@ -358,11 +364,13 @@ void mg_ldap_deinit(struct mg_ldap **_ldap)
 	struct mg_ldap *ldap = *_ldap;
 
 	*_ldap = NULL;
+	/* the queues first: nothing may be left to dispatch onto the
+	   connections while they close */
 	mg_ldap_failback_deinit(ldap);
-	mg_ldap_conns_destroy(&ldap->conns);
-	mg_ldap_conns_destroy(&ldap->bind_conns);
 	mg_ldap_fail_queue(ldap, FALSE, "shutting down");
 	mg_ldap_fail_queue(ldap, TRUE, "shutting down");
+	mg_ldap_conns_destroy(&ldap->conns);
+	mg_ldap_conns_destroy(&ldap->bind_conns);
 	event_unref(&ldap->event);
 	pool_unref(&ldap->pool);
 }

@@ -108,6 +108,16 @@ def test_auth_bind_binds_as_the_entry(bind_setup):
     assert f'BIND dn="cn=alice,ou=Users,{ad_tree.SUFFIX}"' in ldap.log_text()
 
 
+def test_auth_bind_queued_binds_are_served(make):
+    """More simultaneous logins than user-bind connections: the queued
+    binds go out as each one finishes, not at their timeout."""
+    _, dc = make(ad_tree, {"auth_bind": "yes", "connections": "1",
+                           "request_timeout": "3s"})
+    jobs = [(dc.imap_login, ALICE.login, ALICE.password)] * 8
+    replies = dc.parallel(jobs, workers=8)
+    assert all(r.ok for r in replies), [r.text for r in replies]
+
+
 def test_auth_bind_userdn(make):
     """The bind names the entry; one base-scope search reads it."""
     ldap, dc = make(ad_tree, {

@@ -26,13 +26,15 @@ static int mg_ldap_conn_send_service_bind(struct mg_ldap_conn *conn);
 
 static void mg_ldap_conn_close(struct mg_ldap_conn *conn)
 {
-	io_remove(&conn->io);
 	timeout_remove(&conn->to);
 	if (conn->ld != NULL) {
 		/* closes the socket too */
 		(void)ldap_unbind_ext(conn->ld, NULL, NULL);
 		conn->ld = NULL;
 	}
+	/* The socket is gone by now: libldap closes it itself when the
+	   connection breaks, and the unbind above closed it otherwise. */
+	io_remove_closed(&conn->io);
 	conn->fd = -1;
 	conn->state = MG_LDAP_CONN_DISCONNECTED;
 }
@@ -128,8 +130,8 @@ void mg_ldap_conn_fail_ld(struct mg_ldap_conn *conn, const char *what)
 				      &diag);
 	}
 	error = t_strdup_printf("%s: %s%s%s", what, ldap_err2string(err),
-				diag == NULL ? "" : " (",
-				diag == NULL ? "" : t_strconcat(diag, ")", NULL));
+				diag == NULL || diag[0] == '\0' ? "" : ": ",
+				diag == NULL ? "" : diag);
 	ldap_memfree(diag);
 	mg_ldap_conn_fail(conn, error);
 }
@@ -337,10 +339,11 @@ static int mg_ldap_conn_send_service_bind(struct mg_ldap_conn *conn)
 	if (set->sasl_mech != NULL) {
 		/* EXTERNAL: the identity is the socket's peer or the TLS
 		   client certificate; the credentials are the authzid */
-		if (set->sasl_authz_id != NULL) {
-			cred.bv_val = (char *)set->sasl_authz_id;
-			cred.bv_len = strlen(set->sasl_authz_id);
-		}
+		/* present even when empty: with no credentials at all the
+		   server answers "SASL bind in progress" */
+		cred.bv_val = (char *)(set->sasl_authz_id == NULL ? "" :
+				       set->sasl_authz_id);
+		cred.bv_len = strlen(cred.bv_val);
 		return ldap_sasl_bind(conn->ld, NULL, set->sasl_mech, &cred,
 				      NULL, NULL, &conn->op_msgid);
 	}

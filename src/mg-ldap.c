@@ -110,6 +110,17 @@ mg_ldap_copy_entry(struct mg_ldap_conn *conn, pool_t pool, LDAPMessage *msg)
 	return entry;
 }
 
+/* A user's bind that the server refuses: a wrong password, or a DN that
+   the user's name made invalid (a name is no reason for a tempfail that
+   anyone could cause at will). */
+static bool mg_ldap_bind_refused(const struct mg_ldap_request *request,
+				 int err)
+{
+	return request->type == MG_LDAP_REQUEST_BIND &&
+		(err == LDAP_INVALID_CREDENTIALS ||
+		 err == LDAP_INVALID_DN_SYNTAX);
+}
+
 /* A search ends well only with success: a size limit, a referral or any
    other partial answer could hide the entry that matters. */
 
@@ -136,8 +147,7 @@ static void mg_ldap_handle_result(struct mg_ldap_request *request,
 
 		ldap_memfree(diag);
 		mg_ldap_request_finish(request,
-			request->type == MG_LDAP_REQUEST_BIND &&
-			err == LDAP_INVALID_CREDENTIALS ?
+			mg_ldap_bind_refused(request, err) ?
 			MG_LDAP_RESULT_INVALID_CREDENTIALS :
 			MG_LDAP_RESULT_TEMPFAIL, error);
 	} T_END;

@@ -11,6 +11,7 @@ from .dovecot import (Dovecot, AuthDB, Reply, render_settings,
                       plugin_module_exists, IMAP_REFUSED, POP3_REFUSED,
                       IMAP_AUTHFAIL, POP3_AUTHFAIL, REFUSAL_REASON)
 from .ldif import ssha, render, render_entry
+from .authclient import AuthClient, AuthAnswer
 from . import procs
 
 __all__ = [
@@ -18,5 +19,5 @@ __all__ = [
     "render_settings", "parse_doveadm_user", "plugin_module_path",
     "plugin_module_exists", "IMAP_REFUSED", "POP3_REFUSED", "IMAP_AUTHFAIL",
     "POP3_AUTHFAIL", "REFUSAL_REASON", "ssha", "render", "render_entry",
-    "procs",
+    "procs", "AuthClient", "AuthAnswer",
 ]

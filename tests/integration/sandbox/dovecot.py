@@ -29,6 +29,51 @@ POP3_AUTHFAIL = "-ERR [AUTH] Authentication failed."
 REFUSAL_REASON = "The requested mailbox is not available on this server."
 
 
+# --- opt-in checking of the auth process -----------------------------------
+# Nothing here changes anything unless one of these is set:
+#   MG_AUTH_ASAN=1      start the auth process with the ASan runtime preloaded,
+#                       for a plugin built with ./configure --enable-sanitizers
+#                       (Dovecot's own binary is not instrumented); reports go
+#                       to <report dir>/asan.PID and ubsan.PID
+#   MG_AUTH_VALGRIND=1  start the auth process under valgrind (memcheck, with
+#                       tests/valgrind.supp); logs go to valgrind-PID.log
+#   MG_AUTH_REPORT_DIR  where each Dovecot instance gets its report dir
+#                       (<dir>/<sandbox>-<name>); default <sandbox>/<name>/
+#                       auth-reports, which goes away with the sandbox
+#   MG_ASAN_RUNTIME     the libasan to preload (default: the one the plugin
+#                       links, else gcc's)
+# tests/fuzz/check-auth-reports reads the report dirs afterwards.
+AUTH_BINARY = "/usr/lib/dovecot/auth"
+VALGRIND_SUPPRESSIONS = os.path.join(REPO_ROOT, "tests", "valgrind.supp")
+
+
+def auth_check_mode():
+    """None, "asan" or "valgrind"."""
+    if os.environ.get("MG_AUTH_VALGRIND") == "1":
+        return "valgrind"
+    if os.environ.get("MG_AUTH_ASAN") == "1":
+        return "asan"
+    return None
+
+
+def _asan_runtime(module):
+    env = os.environ.get("MG_ASAN_RUNTIME")
+    if env:
+        return env
+    try:
+        out = subprocess.run(["ldd", module], capture_output=True, text=True,
+                             timeout=10).stdout
+        for line in out.splitlines():
+            parts = line.split()
+            if parts and parts[0].startswith("libasan.so") and len(parts) >= 3 \
+                    and parts[2].startswith("/"):
+                return parts[2]
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return subprocess.run(["gcc", "-print-file-name=libasan.so"],
+                          capture_output=True, text=True).stdout.strip()
+
+
 def plugin_module_path():
     return os.environ.get("MG_MODULE") or os.path.join(
         REPO_ROOT, "src", ".libs", MODULE_NAME)
@@ -144,6 +189,7 @@ class Dovecot:
         self.modules = list(modules)
         self.proc = None
         self.client_timeout = 15
+        self.report_dir = None      # MG_AUTH_ASAN / MG_AUTH_VALGRIND
 
     # ------------------------------------------------------------------
     # files
@@ -197,8 +243,70 @@ class Dovecot:
         ]
         lines += [db.render() for db in self.auth_dbs]
         lines.append(self.extra_conf)
+        lines.append(self._auth_check_conf())
         with open(self.conf_path, "w") as f:
             f.write("\n".join(lines) + "\n")
+
+    def _auth_check_conf(self):
+        """service auth { } for MG_AUTH_ASAN / MG_AUTH_VALGRIND, else ""."""
+        mode = auth_check_mode()
+        if mode is None:
+            return ""
+        base = os.environ.get("MG_AUTH_REPORT_DIR")
+        if base:
+            self.report_dir = os.path.join(
+                base, f"{os.path.basename(self.sandbox.root)}-{self.name}")
+        else:
+            self.report_dir = os.path.join(self.dir, "auth-reports")
+        os.makedirs(self.report_dir, exist_ok=True)
+        # the auth process runs as dovecot's internal user
+        os.chmod(self.report_dir, 0o1777)
+        if mode == "valgrind":
+            # Dovecot splits executable at spaces into argv. GDB=1 keeps
+            # Dovecot from dlclose()ing the modules at exit (module-dir.c),
+            # so valgrind still sees their symbols and what the libraries
+            # they pulled in (libldap, libsasl2, GnuTLS) hold in globals.
+            executable = " ".join([
+                "/usr/bin/env", "GDB=1",
+                "/usr/bin/valgrind", "--tool=memcheck", "--error-exitcode=97",
+                "--leak-check=full", "--show-leak-kinds=definite",
+                "--errors-for-leak-kinds=definite", "--keep-debuginfo=yes",
+                "--num-callers=40", "--track-origins=yes",
+                f"--suppressions={VALGRIND_SUPPRESSIONS}",
+                f"--log-file={self.report_dir}/valgrind-%p.log",
+                AUTH_BINARY])
+        else:
+            # a service's environment cannot be set in dovecot.conf, and
+            # import_environment would preload ASan into every process:
+            # a wrapper sets it for the auth process alone
+            wrapper = os.path.join(self.dir, "auth-asan")
+            runtime = _asan_runtime(self.modules[0] if self.modules
+                                    else plugin_module_path())
+            rd = self.report_dir
+            with open(wrapper, "w") as f:
+                f.write(
+                    "#!/bin/sh\n"
+                    "# MG_AUTH_ASAN=1: Dovecot's auth with the ASan runtime\n"
+                    f": > {rd}/auth-started.$$\n"
+                    f"[ -f {runtime} ] || echo \"no ASan runtime at "
+                    f"'{runtime}'\" > {rd}/setup-error.$$\n"
+                    f"LD_PRELOAD={runtime} \\\n"
+                    # Dovecot is built without frame pointers: the slow
+                    # unwinder gives whole allocation stacks
+                    f"ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:"
+                    f"fast_unwind_on_malloc=0:malloc_context_size=40:"
+                    f"log_path={rd}/asan \\\n"
+                    f"UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:"
+                    f"log_path={rd}/ubsan \\\n"
+                    f"exec {AUTH_BINARY} \"$@\"\n")
+            os.chmod(wrapper, 0o755)
+            executable = wrapper
+        # ASan's shadow memory and valgrind need more address space than
+        # the default vsz_limit (256 MB) allows
+        return ("service auth {\n"
+                f"  executable = {executable}\n"
+                "  vsz_limit = 0\n"
+                "}")
 
     def _prepare_modules(self):
         if os.path.isdir(self.module_dir):
@@ -277,6 +385,46 @@ class Dovecot:
     @property
     def pid(self):
         return self.proc.pid if self.proc else None
+
+    # ------------------------------------------------------------------
+    # processes
+    # ------------------------------------------------------------------
+    def child_pids(self, title):
+        """PIDs of the master's children whose process title ends in
+        `/title` ("auth", "auth-worker", "imap-login", ...), from /proc."""
+        if self.pid is None:
+            return []
+        found = []
+        for pid in procs.children_of(self.pid):
+            # "<instance_name>/auth", "dovecot/auth [...]" (proctitle)
+            argv0 = procs.cmdline(pid).split(" ", 1)[0]
+            if argv0.rsplit("/", 1)[-1] == title:
+                found.append(pid)
+        return found
+
+    def auth_pid(self, timeout=10.0):
+        """PID of the (one) auth process; waits for it to exist."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pids = self.child_pids("auth")
+            if len(pids) == 1:
+                return pids[0]
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"auth processes: {pids}")
+            time.sleep(0.05)
+
+    def auth_client(self, service="imap", timeout=30.0):
+        """A raw auth-client protocol connection (sandbox.authclient)."""
+        from .authclient import AuthClient
+        return AuthClient(os.path.join(self.base_dir, "auth-client"),
+                          service=service, timeout=timeout)
+
+    def crash_lines(self, text=None):
+        """Log lines telling of a crash or a fatal error."""
+        text = self.log_text() if text is None else text
+        needles = ("Fatal:", "Panic:", "killed with signal",
+                   "exited with status", "core dumped", "segfault")
+        return [l for l in text.splitlines() if any(n in l for n in needles)]
 
     # ------------------------------------------------------------------
     # logs

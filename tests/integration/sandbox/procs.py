@@ -42,12 +42,39 @@ class ManagedProcess:
         return self.popen.poll() is None
 
     def terminate(self):
-        """Send SIGTERM (no waiting)."""
+        """Send SIGTERM (no waiting); SIGCONT too, in case a test froze
+        the process with SIGSTOP."""
         if self.popen.poll() is None:
             try:
                 os.kill(self.pid, signal.SIGTERM)
+                os.kill(self.pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
+
+    def signal(self, sig):
+        """Send sig to the PID itself (SIGSTOP, SIGCONT, SIGKILL, ...)."""
+        if self.popen.poll() is None:
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self, timeout=10.0):
+        """SIGKILL the PID, reap it and forget it; returns its exit code."""
+        try:
+            self.signal(signal.SIGKILL)
+            self.popen.wait(timeout)
+            if _group_alive(self.pid):
+                try:
+                    os.killpg(self.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        finally:
+            with _lock:
+                _running.pop(self.pid, None)
+            if not self._log.closed:
+                self._log.close()
+        return self.popen.returncode
 
     def stop(self, timeout=10.0):
         """SIGTERM the PID and wait; SIGKILL its process group on timeout.
@@ -113,6 +140,33 @@ def children_of(pid):
         if int(st.rsplit(")", 1)[1].split()[1]) == pid:
             kids.append(int(d))
     return kids
+
+
+def cmdline(pid):
+    """/proc/PID/cmdline with NULs as spaces ("" when gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def proc_status(pid, field):
+    """A field of /proc/PID/status ("VmRSS" -> "12345 kB"), None if gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k == field:
+                    return v.strip()
+    except OSError:
+        return None
+    return None
+
+
+def rss_kb(pid):
+    v = proc_status(pid, "VmRSS")
+    return int(v.split()[0]) if v else None
 
 
 def stop_all():

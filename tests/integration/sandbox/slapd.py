@@ -2,8 +2,10 @@
 
 import os
 import re
+import signal
 import subprocess
 import time
+import urllib.parse
 
 from . import procs
 
@@ -27,12 +29,23 @@ class Slapd:
     db_conf       extra text inside the mdb database section
                   (syncprov overlay, syncrepl, limits, ACLs, ...)
     schemas       extra schema files to include after the test schema
+    ready_uri     URI the readiness probe searches (default: the first
+                  ldap:// URI of `uris`, else the first URI); ldaps://
+                  and ldapi:// work too
+    ready_env     extra environment for the probe's ldapsearch, e.g.
+                  {"LDAPTLS_CACERT": ca_path}; an ldaps:// probe without
+                  LDAPTLS_CACERT skips certificate checks (it only asks
+                  whether slapd answers)
+
+    start() may be called again after stop() or kill() (same ports, same
+    database); freeze() / thaw() send SIGSTOP / SIGCONT.
     """
 
     def __init__(self, sandbox, name="slapd", suffix="dc=example,dc=test",
                  ldif="", port=None, uris=None, global_conf="", db_conf="",
                  rootdn=None, rootpw="rootsecret", schemas=(),
-                 debug_level="stats", modules=("back_mdb",)):
+                 debug_level="stats", modules=("back_mdb",),
+                 ready_uri=None, ready_env=None):
         self.sandbox = sandbox
         self.name = name
         self.dir = sandbox.path(name)
@@ -43,6 +56,8 @@ class Slapd:
         self.port = port or procs.free_port()
         self.uri = f"ldap://127.0.0.1:{self.port}/"
         self.uris = list(uris) if uris else [self.uri]
+        self.ready_uri = ready_uri
+        self.ready_env = dict(ready_env or {})
         self.global_conf = global_conf
         self.db_conf = db_conf
         self.schemas = list(schemas)
@@ -108,27 +123,58 @@ class Slapd:
         self.wait_ready(timeout)
         return self
 
+    def probe_uri(self):
+        if self.ready_uri:
+            return self.ready_uri
+        for u in self.uris:
+            if u.startswith("ldap://"):
+                return u
+        return self.uris[0]
+
     def wait_ready(self, timeout=15.0):
-        procs.wait_port("127.0.0.1", self.port, timeout, self.proc)
+        uri = self.probe_uri()
+        env = dict(os.environ)
+        if uri.startswith("ldaps://") and "LDAPTLS_CACERT" not in self.ready_env:
+            env["LDAPTLS_REQCERT"] = "never"
+        env.update(self.ready_env)
+        if uri.startswith(("ldap://", "ldaps://")):
+            u = urllib.parse.urlsplit(uri)
+            port = u.port or (636 if uri.startswith("ldaps://") else 389)
+            procs.wait_port(u.hostname or "127.0.0.1", port, timeout,
+                            self.proc)
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
             if not self.proc.alive():
                 raise RuntimeError(f"slapd exited; see {self.log_path}")
             r = subprocess.run(
-                ["ldapsearch", "-x", "-H", self.uri, "-o", "nettimeout=2",
+                ["ldapsearch", "-x", "-H", uri, "-o", "nettimeout=2",
                  "-b", "", "-s", "base", "-LLL", "namingContexts"],
-                capture_output=True, text=True)
+                capture_output=True, text=True, env=env, timeout=30)
             if r.returncode == 0:
                 return
             last = r.stderr
             time.sleep(0.05)
-        raise TimeoutError(f"slapd not answering: {last}")
+        raise TimeoutError(f"slapd not answering on {uri}: {last}")
 
     def stop(self):
         if self.proc is not None:
             self.proc.stop()
             self.proc = None
+
+    def kill(self):
+        """SIGKILL (a crash: no goodbye to clients); start() brings it
+        back on the same ports and database."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc = None
+
+    def freeze(self):
+        """SIGSTOP: connections stay open, nothing is answered."""
+        self.proc.signal(signal.SIGSTOP)
+
+    def thaw(self):
+        self.proc.signal(signal.SIGCONT)
 
     @property
     def pid(self):

@@ -154,19 +154,19 @@ static const struct var_expand_func_table mg_attrmap_funcs[] = {
 	{ NULL, NULL }
 };
 
-/* Dovecot's table for the request, plus %$ for the attribute's value. */
+/* Dovecot's table for the request, plus %$ for the attribute's value in
+   the one slot it reserves at the front for the caller (count is how many
+   to reserve on the way in). */
 static const struct var_expand_table *
 mg_attrmap_var_table(struct auth_request *request, const char *value)
 {
-	struct var_expand_table *base, *table;
-	unsigned int count;
+	struct var_expand_table *table;
+	unsigned int count = 1;
 
-	base = auth_request_get_var_expand_table_full(request,
+	table = auth_request_get_var_expand_table_full(request,
 		request->fields.user, NULL, &count);
-	table = t_new(struct var_expand_table, count + 2);
-	memcpy(table, base, sizeof(*table) * count);
-	table[count].key = '$';
-	table[count].value = value;
+	table[0].key = '$';
+	table[0].value = value;
 	return table;
 }
 

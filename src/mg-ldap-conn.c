@@ -78,6 +78,7 @@ static void mg_ldap_conn_fail(struct mg_ldap_conn *conn, const char *error)
 	const char *uri = array_idx_elem(&ldap->uris, conn->uri_idx);
 	unsigned int uri_count = array_count(&ldap->uris);
 	bool was_up = conn->state == MG_LDAP_CONN_READY;
+	bool all_failed = FALSE;
 
 	/* an outage is logged once, not at every retry; a first URI that
 	   is still away when tried again is no news either */
@@ -88,34 +89,49 @@ static void mg_ldap_conn_fail(struct mg_ldap_conn *conn, const char *error)
 	else
 		e_error(ldap->event, "%s: %s", uri, error);
 	mg_ldap_conn_close(conn);
-	mg_ldap_conn_requeue_inflight(conn, error);
 
+	/* An established connection that drops (an idle timeout, a restart)
+	   first tries the same server again; one that could not be set up
+	   moves on to the next URI. */
 	if (was_up) {
-		/* An established connection that drops (an idle timeout, a
-		   restart) first tries the same server again. */
 		conn->failures = 0;
+	} else {
+		conn->uri_idx = (conn->uri_idx + 1) % uri_count;
+		all_failed = ++conn->failures >= uri_count;
+	}
+	/* The callbacks run below may dispatch: until this connection's
+	   next step is settled, dispatch must neither use nor reopen it. */
+	conn->state = MG_LDAP_CONN_FAILING;
+	mg_ldap_conn_requeue_inflight(conn, error);
+	if (all_failed) {
+		/* nobody waits for a server that is not there, unless
+		   another connection can still serve */
+		conn->failures = 0;
+		conn->down_logged = TRUE;
+		if (!mg_ldap_any_ready(ldap, conn->for_user_binds)) {
+			mg_ldap_fail_queue(ldap, conn->for_user_binds,
+				t_strdup_printf("LDAP unavailable: %s", error));
+		}
+	}
+	conn->state = MG_LDAP_CONN_DISCONNECTED;
+	if (all_failed) {
+		conn->to = timeout_add_short(conn->reconnect_msecs,
+					     mg_ldap_conn_reconnect_timeout,
+					     conn);
+		conn->reconnect_msecs = I_MIN(conn->reconnect_msecs * 2,
+					      MG_LDAP_RECONNECT_MAX_MSECS);
+	} else {
 		mg_ldap_conn_connect(conn);
-		return;
 	}
-	conn->uri_idx = (conn->uri_idx + 1) % uri_count;
-	if (++conn->failures < uri_count) {
-		mg_ldap_conn_connect(conn);
-		return;
-	}
-	/* Every URI failed: nobody waits for a server that is not there,
-	   unless another connection can still serve. */
-	conn->failures = 0;
-	conn->down_logged = TRUE;
-	if (!mg_ldap_any_ready(ldap, conn->for_user_binds)) {
-		mg_ldap_fail_queue(ldap, conn->for_user_binds,
-				   t_strdup_printf("LDAP unavailable: %s", error));
-	}
-	conn->to = timeout_add_short(conn->reconnect_msecs,
-				     mg_ldap_conn_reconnect_timeout, conn);
-	conn->reconnect_msecs = I_MIN(conn->reconnect_msecs * 2,
-				      MG_LDAP_RECONNECT_MAX_MSECS);
-	/* Requests queued meanwhile may still be served elsewhere. */
+	/* what was requeued may be served by another connection now */
 	mg_ldap_dispatch(ldap, conn->for_user_binds);
+}
+
+void mg_ldap_conn_stalled(struct mg_ldap_conn *conn, const char *error)
+{
+	/* not "was up": a hung server is not worth reconnecting to first */
+	conn->state = MG_LDAP_CONN_CONNECTING;
+	mg_ldap_conn_fail(conn, error);
 }
 
 void mg_ldap_conn_fail_ld(struct mg_ldap_conn *conn, const char *what)
@@ -314,6 +330,7 @@ static void mg_ldap_conn_input(struct mg_ldap_conn *conn)
 	LDAPMessage *msg;
 	int ret;
 
+	conn->last_input = ioloop_timeval;
 	while (conn->ld != NULL) {
 		ret = ldap_result(conn->ld, LDAP_RES_ANY, LDAP_MSG_ONE,
 				  &zero, &msg);
@@ -461,6 +478,7 @@ void mg_ldap_conn_connect(struct mg_ldap_conn *conn)
 	int ret;
 
 	i_assert(conn->state == MG_LDAP_CONN_DISCONNECTED);
+	i_assert(conn->to == NULL);
 
 	ret = ldap_initialize(&conn->ld, uri);
 	if (ret != LDAP_SUCCESS) {

@@ -14,6 +14,8 @@
 
 enum mg_ldap_conn_state {
 	MG_LDAP_CONN_DISCONNECTED,
+	/* closed, its requests being requeued or failed */
+	MG_LDAP_CONN_FAILING,
 	MG_LDAP_CONN_CONNECTING,
 	MG_LDAP_CONN_STARTTLS,
 	MG_LDAP_CONN_BINDING,
@@ -39,6 +41,8 @@ struct mg_ldap_request {
 	enum mg_ldap_request_type type;
 	pool_t pool;
 	int msgid;
+	/* when it went out on conn */
+	struct timeval sent;
 	bool retried;
 	struct timeout *to;
 
@@ -74,6 +78,8 @@ struct mg_ldap_conn {
 	bool down_logged;
 	/* closed while idle to try the first URI again */
 	bool failing_back;
+	/* when the server last sent anything */
+	struct timeval last_input;
 };
 ARRAY_DEFINE_TYPE(mg_ldap_conn_p, struct mg_ldap_conn *);
 
@@ -118,6 +124,10 @@ void mg_ldap_conn_connect(struct mg_ldap_conn *conn);
 /* Going back to the first URI once it returns. */
 void mg_ldap_failback_init(struct mg_ldap *ldap);
 void mg_ldap_failback_deinit(struct mg_ldap *ldap);
+/* A request on conn timed out and the server has sent nothing since it
+   went out: the server hangs. Drops the connection and moves on to the
+   next URI, retrying what was in flight there once. */
+void mg_ldap_conn_stalled(struct mg_ldap_conn *conn, const char *error);
 /* Drops the connection after what went wrong with libldap's own words. */
 void mg_ldap_conn_fail_ld(struct mg_ldap_conn *conn, const char *what);
 

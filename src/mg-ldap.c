@@ -6,6 +6,7 @@
 #include "ioloop.h"
 #include "llist.h"
 #include "str.h"
+#include "time-util.h"
 #include "mg-ldap-private.h"
 
 struct mg_ldap_queue *
@@ -232,6 +233,7 @@ void mg_ldap_dispatch(struct mg_ldap *ldap, bool for_user_binds)
 		}
 		DLLIST2_REMOVE(&queue->head, &queue->tail, request);
 		request->conn = conn;
+		request->sent = ioloop_timeval;
 		DLLIST2_APPEND(&conn->inflight.head, &conn->inflight.tail,
 			       request);
 		conn->inflight_count++;
@@ -241,13 +243,17 @@ void mg_ldap_dispatch(struct mg_ldap *ldap, bool for_user_binds)
 
 static void mg_ldap_request_timeout(struct mg_ldap_request *request)
 {
-	if (request->conn != NULL && request->conn->ld != NULL) {
-		(void)ldap_abandon_ext(request->conn->ld, request->msgid,
-				       NULL, NULL);
-	}
-	mg_ldap_request_finish(request, MG_LDAP_RESULT_TEMPFAIL,
-		t_strdup_printf("no answer from LDAP within %u ms",
-				request->ldap->set.request_timeout_msecs));
+	struct mg_ldap_conn *conn = request->conn;
+	const char *error = t_strdup_printf("no answer from LDAP within %u ms",
+		request->ldap->set.request_timeout_msecs);
+	bool stalled = conn != NULL &&
+		timeval_cmp(&conn->last_input, &request->sent) <= 0;
+
+	if (conn != NULL && conn->ld != NULL)
+		(void)ldap_abandon_ext(conn->ld, request->msgid, NULL, NULL);
+	mg_ldap_request_finish(request, MG_LDAP_RESULT_TEMPFAIL, error);
+	if (stalled && conn->state == MG_LDAP_CONN_READY)
+		mg_ldap_conn_stalled(conn, error);
 }
 
 static struct mg_ldap_request *

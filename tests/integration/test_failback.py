@@ -55,3 +55,41 @@ def test_fails_over_and_back():
                                    .ok and first.search_count() > base), 15), \
             "never went back to the first URI"
         assert "back on the first URI" in dc.log_text()
+
+
+def test_frozen_server_fails_over():
+    """A server that hangs (SIGSTOP: connections stay open, nothing
+    answers) is left for the next URI after one request timeout."""
+    if not mgsetup.plugin_available() or mgsetup.standin():
+        pytest.skip(mgsetup.skip_reason())
+    with Sandbox(prefix="mgz") as sb:
+        first = sb.slapd(suffix=ad_tree.SUFFIX, ldif=ad_tree.ldif())
+        second = sb.slapd(suffix=ad_tree.SUFFIX, ldif=ad_tree.ldif())
+        dc = sb.dovecot(start=False)
+        settings = ad_tree.plugin_settings(f"{first.uri} {second.uri}",
+                                           request_timeout="1s",
+                                           connections="1")
+        dc.auth_dbs = mgsetup.auth_dbs_for(dc, settings)
+        dc.start()
+        assert dc.imap_login(ALICE.login, ALICE.password).ok
+
+        first.freeze()
+        try:
+            started = time.monotonic()
+            replies = []
+            while time.monotonic() - started < 10:
+                reply = dc.imap_login(ALICE.login, ALICE.password)
+                replies.append(reply)
+                if reply.ok:
+                    break
+            assert replies[-1].ok, [r.text for r in replies]
+            # nothing but tempfails before: never a failure, never a refusal
+            for r in replies[:-1]:
+                assert r.text.startswith("NO [UNAVAILABLE]"), r.text
+            assert len(replies) <= 3, [r.text for r in replies]
+            before = second.search_count()
+            assert dc.imap_login(PARTNER.login, PARTNER.password).text == IMAP_REFUSED
+            assert second.search_count() == before + 1
+        finally:
+            first.thaw()
+        assert "no answer from LDAP within 1000 ms" in dc.log_text()

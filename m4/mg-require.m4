@@ -37,3 +37,33 @@ AC_DEFUN([MG_SANITIZERS],[
 	AC_SUBST([SANITIZER_CFLAGS])
 	AM_CONDITIONAL([SANITIZERS], [test "x$enable_sanitizers" = "xyes"])
 ])
+
+dnl ---------------------------------------------------------------------
+dnl Fuzzing (tests/fuzz/README): `make fuzz` builds the libFuzzer targets
+dnl with clang, whatever CC is. FUZZ_CC is the first clang that links a
+dnl -fsanitize=fuzzer,address,undefined program, else "no" (then `make
+dnl fuzz` says what to install; nothing else needs it).
+AC_DEFUN([MG_FUZZ],[
+	AC_ARG_VAR([FUZZ_CC], [clang used by `make fuzz` (needs libFuzzer)])
+	AC_MSG_CHECKING([for a clang with libFuzzer (make fuzz)])
+	AS_IF([test "x$FUZZ_CC" = "x"], [
+		FUZZ_CC=no
+		for mg_fuzz_cc in clang clang-14 clang-15 clang-16 clang-17; do
+			cat >conftest-fuzz.c <<_MG_EOF
+#include <stddef.h>
+#include <stdint.h>
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{ return (int)(data == NULL && size > 0); }
+_MG_EOF
+			if $mg_fuzz_cc -fsanitize=fuzzer,address,undefined \
+				-o conftest-fuzz conftest-fuzz.c \
+				>/dev/null 2>&AS_MESSAGE_LOG_FD; then
+				FUZZ_CC=$mg_fuzz_cc
+				break
+			fi
+		done
+		rm -f conftest-fuzz conftest-fuzz.c
+	])
+	AC_MSG_RESULT([$FUZZ_CC])
+])
+dnl ---- end of fuzzing ------------------------------------------------

@@ -5,7 +5,12 @@
 #include "mg-config.h"
 #include "mg-ldap.h"
 #include "mg-settings.h"
+#include "mg-recipient-cache.h"
 #include "mg-db.h"
+
+/* Custom recipients kept in memory at most: they are rare, and each one
+   costs about a kilobyte. */
+#define MG_DB_RECIPIENT_CACHE_MAX 4096
 
 
 static struct mg_db *mg_dbs = NULL;
@@ -98,6 +103,8 @@ static struct mg_db *mg_db_create(const char *path)
 	ldap_set.max_pending = db->config->max_pending;
 	ldap_set.request_timeout_msecs = db->config->request_timeout_msecs;
 	db->ldap = mg_ldap_init(&ldap_set, auth_event);
+	db->recipient_cache =
+		mg_recipient_cache_init(MG_DB_RECIPIENT_CACHE_MAX);
 	return db;
 }
 
@@ -132,6 +139,7 @@ void mg_db_unref(struct mg_db **_db)
 			break;
 		}
 	}
+	mg_recipient_cache_deinit(&db->recipient_cache);
 	mg_ldap_deinit(&db->ldap);
 	mg_config_free(&db->config);
 	pool_unref(&db->pool);

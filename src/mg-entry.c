@@ -30,6 +30,26 @@ const char *mg_entry_get_first(const struct mg_entry *entry, const char *attr)
 	return values == NULL ? NULL : values[0];
 }
 
+struct mg_entry *mg_entry_dup(pool_t pool, const struct mg_entry *entry)
+{
+	struct mg_entry *copy = p_new(pool, struct mg_entry, 1);
+	const struct mg_entry_attr *attr;
+
+	copy->dn = p_strdup(pool, entry->dn);
+	p_array_init(&copy->attrs, pool, array_count(&entry->attrs));
+	array_foreach(&entry->attrs, attr) {
+		struct mg_entry_attr *dst = array_append_space(&copy->attrs);
+		const char **values = p_new(pool, const char *, attr->count + 1);
+
+		for (unsigned int i = 0; i < attr->count; i++)
+			values[i] = p_strdup(pool, attr->values[i]);
+		dst->name = p_strdup(pool, attr->name);
+		dst->values = values;
+		dst->count = attr->count;
+	}
+	return copy;
+}
+
 static unsigned int
 mg_entry_view_get_values(void *context, const char *attr,
 			 const char *const **values_r)

@@ -24,6 +24,9 @@ const char *const *mg_entry_get(const struct mg_entry *entry, const char *attr);
 /* The first value of attr, or NULL. */
 const char *mg_entry_get_first(const struct mg_entry *entry, const char *attr);
 
+/* A deep copy of entry allocated from pool. */
+struct mg_entry *mg_entry_dup(pool_t pool, const struct mg_entry *entry);
+
 /* A view for the pure core (filter matching, classification). */
 void mg_entry_view_init(struct mg_entry_view *view_r,
 			const struct mg_entry *entry);

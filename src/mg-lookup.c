@@ -9,6 +9,7 @@
 #include "mg-entry.h"
 #include "mg-ldap.h"
 #include "mg-db.h"
+#include "mg-recipient-cache.h"
 #include "mg-lookup.h"
 
 #include <ldap.h>
@@ -26,6 +27,8 @@ struct mg_lookup_request {
 	struct auth_request *auth_request;
 	mg_lookup_callback_t *callback;
 	void *context;
+	/* set when a custom recipient found by this search is kept */
+	const char *recipient_cache_key;
 };
 
 const char *mg_lookup_filter_escape(const char *str,
@@ -142,8 +145,22 @@ static void mg_lookup_search_callback(enum mg_ldap_result ldap_result,
 	} else {
 		mg_lookup_choose(lreq, entries, count, &result);
 	}
+	if (lreq->recipient_cache_key != NULL &&
+	    result.status == MG_LOOKUP_FOUND &&
+	    result.kind == MG_KIND_CUSTOM_RECIPIENT) {
+		mg_recipient_cache_store(lreq->db->recipient_cache,
+					 lreq->recipient_cache_key,
+					 request->set->cache_ttl, &result);
+	}
 	lreq->callback(&result, request, lreq->context);
 	auth_request_unref(&request);
+}
+
+/* Whether custom recipients are kept in memory: only while Dovecot's auth
+   cache is on, for as long as it keeps its entries. */
+static bool mg_lookup_recipient_cache_on(const struct auth_request *request)
+{
+	return request->set->cache_size > 0 && request->set->cache_ttl > 0;
 }
 
 static void mg_lookup_start(struct mg_db *db, struct auth_request *request,
@@ -151,12 +168,31 @@ static void mg_lookup_start(struct mg_db *db, struct auth_request *request,
 			    mg_lookup_callback_t *callback, void *context)
 {
 	struct mg_lookup_request *lreq;
+	const char *key = NULL;
+
+	if (mg_lookup_recipient_cache_on(request)) {
+		struct mg_lookup_result result;
+
+		key = t_strdup_printf("%d\t%s\t%s", search->scope,
+				      search->base, search->filter);
+		if (mg_recipient_cache_lookup(db->recipient_cache, key,
+					      request->pool, &result)) {
+			e_debug(authdb_event(request), "custom recipient %s "
+				"from memory (search base=%s filter=%s)",
+				result.entry->dn, search->base, search->filter);
+			auth_request_ref(request);
+			callback(&result, request, context);
+			auth_request_unref(&request);
+			return;
+		}
+	}
 
 	lreq = p_new(request->pool, struct mg_lookup_request, 1);
 	lreq->db = db;
 	lreq->auth_request = request;
 	lreq->callback = callback;
 	lreq->context = context;
+	lreq->recipient_cache_key = p_strdup(request->pool, key);
 	e_debug(authdb_event(request), "search base=%s scope=%d filter=%s",
 		search->base, search->scope, search->filter);
 

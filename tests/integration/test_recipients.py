@@ -253,19 +253,26 @@ CACHE = {"auth_cache_size": "1M", "auth_cache_ttl": "1 hour",
          "auth_cache_negative_ttl": "1 hour"}
 
 
-def test_cache_serves_mailboxes_and_never_refusals(make):
+def test_cache_serves_mailboxes_and_refusals_still_log(make):
     ldap, dc = make(ad_tree, dovecot_settings=CACHE)
     assert dc.imap_login(ALICE.login, ALICE.password).ok
     before = ldap.search_count()
     assert dc.imap_login(ALICE.login, ALICE.password).ok
     assert ldap.search_count() == before, "second login was not cached"
 
+    # a refusal is never answered by Dovecot's cache: each one is decided
+    # and logged again, from the plugin's memory after the first search
+    before = ldap.search_count()
     for _ in range(3):
         mark = dc.log_mark()
-        before = ldap.search_count()
         assert dc.imap_login(PARTNER.login, PARTNER.password).text == IMAP_REFUSED
-        assert ldap.search_count() == before + 1
         assert "Event ID 1023" in dc.log_since(mark)
+    assert ldap.search_count() == before + 1
+    # the password is still checked for a remembered custom recipient
+    mark = dc.log_mark()
+    assert dc.imap_login(PARTNER.login, "wrong").text == IMAP_AUTHFAIL
+    assert "Event ID" not in dc.log_since(mark)
+    assert ldap.search_count() == before + 1
 
 
 def test_cached_wrong_password_never_opens_a_custom_recipient(make):

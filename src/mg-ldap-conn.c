@@ -20,6 +20,12 @@
 #define MG_LDAP_FAILBACK_MAX_MSECS 60000
 
 static void mg_ldap_conn_input(struct mg_ldap_conn *conn);
+
+static const char *mg_ldap_conn_uri(const struct mg_ldap_conn *conn)
+{
+	return array_idx_elem(&conn->ldap->uris, conn->uri_idx);
+}
+
 static void mg_ldap_conn_connected(struct mg_ldap_conn *conn);
 static void mg_ldap_conn_start(struct mg_ldap_conn *conn);
 static int mg_ldap_conn_send_service_bind(struct mg_ldap_conn *conn);
@@ -75,7 +81,7 @@ static void mg_ldap_conn_reconnect_timeout(struct mg_ldap_conn *conn)
 static void mg_ldap_conn_fail(struct mg_ldap_conn *conn, const char *error)
 {
 	struct mg_ldap *ldap = conn->ldap;
-	const char *uri = array_idx_elem(&ldap->uris, conn->uri_idx);
+	const char *uri = mg_ldap_conn_uri(conn);
 	unsigned int uri_count = array_count(&ldap->uris);
 	bool was_up = conn->state == MG_LDAP_CONN_READY;
 	bool all_failed = FALSE;
@@ -84,7 +90,7 @@ static void mg_ldap_conn_fail(struct mg_ldap_conn *conn, const char *error)
 	   is still away when tried again is no news either */
 	if (conn->down_logged)
 		e_debug(ldap->event, "%s: %s", uri, error);
-	else if (conn->failing_back)
+	else if (conn->failing_back && conn->uri_idx == 0)
 		e_info(ldap->event, "%s: still unavailable: %s", uri, error);
 	else
 		e_error(ldap->event, "%s: %s", uri, error);
@@ -231,7 +237,7 @@ static void mg_ldap_conn_ready(struct mg_ldap_conn *conn)
 		mg_ldap_failback_schedule(ldap);
 	if (conn->down_logged) {
 		e_info(conn->ldap->event, "%s: connected again",
-		       array_idx_elem(&conn->ldap->uris, conn->uri_idx));
+		       mg_ldap_conn_uri(conn));
 		conn->down_logged = FALSE;
 	}
 	conn->state = MG_LDAP_CONN_READY;
@@ -375,9 +381,17 @@ static int mg_ldap_conn_send_service_bind(struct mg_ldap_conn *conn)
 			      NULL, NULL, &conn->op_msgid);
 }
 
+/* StartTLS is for ldap:// only: ldaps:// is TLS from the start and an
+   ldapi:// socket never leaves the host. */
+static bool mg_ldap_conn_wants_starttls(const struct mg_ldap_conn *conn)
+{
+	return conn->ldap->set.starttls &&
+		str_begins(mg_ldap_conn_uri(conn), "ldap://");
+}
+
 static int mg_ldap_conn_send_first(struct mg_ldap_conn *conn)
 {
-	if (conn->ldap->set.starttls) {
+	if (mg_ldap_conn_wants_starttls(conn)) {
 		return ldap_start_tls(conn->ld, NULL, NULL, &conn->op_msgid);
 	}
 	return mg_ldap_conn_send_service_bind(conn);
@@ -413,8 +427,8 @@ static void mg_ldap_conn_start(struct mg_ldap_conn *conn)
 		return;
 	}
 	net_set_nonblock(conn->fd, TRUE);
-	conn->state = conn->ldap->set.starttls ? MG_LDAP_CONN_STARTTLS :
-		MG_LDAP_CONN_BINDING;
+	conn->state = mg_ldap_conn_wants_starttls(conn) ?
+		MG_LDAP_CONN_STARTTLS : MG_LDAP_CONN_BINDING;
 	conn->io = io_add(conn->fd, IO_READ, mg_ldap_conn_input, conn);
 }
 
@@ -439,6 +453,10 @@ static bool mg_ldap_conn_set_tls(struct mg_ldap_conn *conn)
 	const struct mg_ldap_settings *set = &conn->ldap->set;
 	int require_cert = set->tls_require_cert, new_ctx = 0;
 
+	/* a plain connection must not fail over a TLS file it never uses */
+	if (!mg_ldap_conn_wants_starttls(conn) &&
+	    !str_begins(mg_ldap_conn_uri(conn), "ldaps://"))
+		return TRUE;
 	return mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_CACERTFILE,
 				       set->tls_ca_cert_file) &&
 		mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_CACERTDIR,
@@ -474,7 +492,7 @@ static bool mg_ldap_conn_set_options(struct mg_ldap_conn *conn)
 
 void mg_ldap_conn_connect(struct mg_ldap_conn *conn)
 {
-	const char *uri = array_idx_elem(&conn->ldap->uris, conn->uri_idx);
+	const char *uri = mg_ldap_conn_uri(conn);
 	int ret;
 
 	i_assert(conn->state == MG_LDAP_CONN_DISCONNECTED);

@@ -415,7 +415,7 @@ static bool config_check_tls_sasl(const struct mg_config *config,
 			     "together: set both or neither");
 		return false;
 	}
-	if (config->sasl_bind && strcmp(config->sasl_mech, "EXTERNAL") != 0) {
+	if (config->sasl_bind && strcasecmp(config->sasl_mech, "EXTERNAL") != 0) {
 		mg_error_set(error_r, "sasl_mech: only EXTERNAL is supported "
 			     "(over ldapi:// or with a TLS client "
 			     "certificate), got '%s'", config->sasl_mech);

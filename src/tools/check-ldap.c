@@ -60,15 +60,16 @@ static bool set_tls_options(LDAP *ld, const struct mg_config *config)
    id) or a simple bind as dn, anonymous without one. */
 static char *service_bind(LDAP *ld, const struct mg_config *config)
 {
-	struct berval cred = { 0, NULL };
 	const char *secret = config->sasl_bind ? config->sasl_authz_id :
 		config->dnpass;
+	/* present even when empty: with no credentials at all a SASL
+	   EXTERNAL bind is answered "SASL bind in progress" */
+	struct berval cred = {
+		secret == NULL ? 0 : strlen(secret),
+		(char *)(secret == NULL ? "" : secret)
+	};
 	int ret;
 
-	if (secret != NULL) {
-		cred.bv_val = (char *)secret;
-		cred.bv_len = strlen(secret);
-	}
 	if (config->sasl_bind) {
 		ret = ldap_sasl_bind_s(ld, NULL, config->sasl_mech, &cred,
 				       NULL, NULL, NULL);

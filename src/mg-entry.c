@@ -23,13 +23,6 @@ const char *const *mg_entry_get(const struct mg_entry *entry, const char *attr)
 	return a == NULL ? NULL : a->values;
 }
 
-const char *mg_entry_get_first(const struct mg_entry *entry, const char *attr)
-{
-	const char *const *values = mg_entry_get(entry, attr);
-
-	return values == NULL ? NULL : values[0];
-}
-
 struct mg_entry *mg_entry_dup(pool_t pool, const struct mg_entry *entry)
 {
 	struct mg_entry *copy = p_new(pool, struct mg_entry, 1);

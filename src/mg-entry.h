@@ -21,8 +21,6 @@ struct mg_entry {
 
 /* Returns the values of attr (case-insensitive name) or NULL. */
 const char *const *mg_entry_get(const struct mg_entry *entry, const char *attr);
-/* The first value of attr, or NULL. */
-const char *mg_entry_get_first(const struct mg_entry *entry, const char *attr);
 
 /* A deep copy of entry allocated from pool. */
 struct mg_entry *mg_entry_dup(pool_t pool, const struct mg_entry *entry);

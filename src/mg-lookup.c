@@ -41,8 +41,10 @@ const char *mg_lookup_filter_escape(const char *str,
 	return dest;
 }
 
-const char *mg_lookup_dn_escape(const char *str,
-				const struct auth_request *request ATTR_UNUSED)
+/* auth_request_escape_func_t for %-variables put into a DN */
+static const char *
+mg_lookup_dn_escape(const char *str,
+		    const struct auth_request *request ATTR_UNUSED)
 {
 	size_t len = strlen(str);
 	char *dest = t_malloc_no0(MG_ESCAPE_BUFSIZE(len));

@@ -73,11 +73,8 @@ void mg_lookup_save(struct mg_db *db, struct auth_request *request,
 const struct mg_lookup_result *
 mg_lookup_get_saved(struct mg_db *db, struct auth_request *request);
 
-/* auth_request_escape_func_t for %-variables put into LDAP filters and
-   into DNs. */
+/* auth_request_escape_func_t for %-variables put into LDAP filters. */
 const char *mg_lookup_filter_escape(const char *str,
 				    const struct auth_request *request);
-const char *mg_lookup_dn_escape(const char *str,
-				const struct auth_request *request);
 
 #endif

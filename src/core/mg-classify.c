@@ -69,11 +69,6 @@ const char *mg_profile_name(enum mg_profile profile)
 	return profile_defs[profile].name;
 }
 
-const char *mg_profile_custom_filter(enum mg_profile profile)
-{
-	return profile_defs[profile].custom_filter;
-}
-
 const char *mg_kind_name(enum mg_kind kind)
 {
 	return kind == MG_KIND_MAILBOX ? "mailbox" : "custom_recipient";

@@ -29,9 +29,6 @@ struct mg_classifier;
 bool mg_profile_parse(const char *name, enum mg_profile *profile_r);
 const char *mg_profile_name(enum mg_profile profile);
 
-/* The profile's custom-recipient filter, or NULL for MG_PROFILE_NONE. */
-const char *mg_profile_custom_filter(enum mg_profile profile);
-
 /* custom_text replaces the profile's filter when not NULL; mailbox_text,
    when not NULL, must also match for an entry to count as a mailbox.
    Returns NULL with error_r filled when a filter does not parse. The

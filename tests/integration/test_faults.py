@@ -18,6 +18,7 @@ import time
 import pytest
 
 import mgsetup
+from sandbox.dovecot import auth_check_mode
 from fixtures import ad_tree
 from sandbox import Sandbox, procs
 from sandbox.load import (Case, LoginLoad, IMAP_TEMPFAIL, POP3_TEMPFAIL,
@@ -193,7 +194,10 @@ def test_frozen_server_tempfails_within_request_timeout(sandbox):
     report("frozen", requests=len(ids) * 2, rss_before_kb=rss_before,
            rss_after_kb=rss_after, recovered_after=recovered,
            slowest=max(a.elapsed for a in answers.values()))
-    assert rss_after - rss_before < 8 * 1024, (rss_before, rss_after)
+    # under ASan or valgrind the RSS is the checker's allocator, and the
+    # checker's own report (tests/fuzz/check-auth-reports) is the check
+    if auth_check_mode() is None:
+        assert rss_after - rss_before < 8 * 1024, (rss_before, rss_after)
     assert "no answer from LDAP within 1000 ms" in dc.log_text()
     assert dc.imap_login(PARTNER.login, PARTNER.password).text.startswith(
         "NO [CONTACTADMIN]")

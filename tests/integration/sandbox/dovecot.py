@@ -248,7 +248,8 @@ class Dovecot:
             f.write("\n".join(lines) + "\n")
 
     def _auth_check_conf(self):
-        """service auth { } for MG_AUTH_ASAN / MG_AUTH_VALGRIND, else ""."""
+        """service auth { } and auth-worker { } for MG_AUTH_ASAN /
+        MG_AUTH_VALGRIND, else ""."""
         mode = auth_check_mode()
         if mode is None:
             return ""
@@ -303,8 +304,14 @@ class Dovecot:
             executable = wrapper
         # ASan's shadow memory and valgrind need more address space than
         # the default vsz_limit (256 MB) allows
+        # auth-worker processes (user listing always runs in one) are the
+        # same binary with -w, and load the plugin too
         return ("service auth {\n"
                 f"  executable = {executable}\n"
+                "  vsz_limit = 0\n"
+                "}\n"
+                "service auth-worker {\n"
+                f"  executable = {executable} -w\n"
                 "  vsz_limit = 0\n"
                 "}")
 

@@ -9,20 +9,12 @@ import pytest
 import mgsetup
 from fixtures import ad_tree
 from sandbox import Sandbox, IMAP_REFUSED
+from sandbox.load import wait_until
 
 pytestmark = pytest.mark.plugin
 
 ALICE = ad_tree.EXPECTED["alice"]
 PARTNER = ad_tree.EXPECTED["partner"]
-
-
-def wait_until(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_fails_over_and_back():

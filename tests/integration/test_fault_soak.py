@@ -6,14 +6,13 @@ mailbox user anything but a temporary failure. The auth process must
 survive it all with its memory flat.
 """
 
-import time
-
 import pytest
 
 import mgsetup
 from fixtures import ad_tree
 from sandbox import Sandbox, procs
 from sandbox.dovecot import auth_check_mode
+from sandbox.load import wait_until
 
 pytestmark = pytest.mark.plugin
 
@@ -77,15 +76,6 @@ class Soak:
     def run(self, phase, batches):
         for _ in range(batches):
             self.batch(phase)
-
-
-def wait_until(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_fault_soak():

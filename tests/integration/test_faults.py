@@ -20,7 +20,7 @@ import pytest
 import mgsetup
 from sandbox.dovecot import auth_check_mode
 from fixtures import ad_tree
-from sandbox import Sandbox, procs
+from sandbox import procs
 from sandbox.load import (Case, LoginLoad, IMAP_TEMPFAIL, POP3_TEMPFAIL,
                           wait_until)
 

@@ -20,7 +20,6 @@ import pytest
 import mgsetup
 from fixtures import ad_tree
 from sandbox import Sandbox, AuthDB, IMAP_AUTHFAIL, POP3_AUTHFAIL, IMAP_REFUSED
-from sandbox.load import IMAP_TEMPFAIL, POP3_TEMPFAIL
 
 pytestmark = pytest.mark.plugin
 

@@ -11,7 +11,7 @@ import pytest
 import mgsetup
 from fixtures import ad_tree, ex55_tree, openldap_tree, OK, REFUSED, AUTHFAIL
 from sandbox import (Sandbox, AuthDB, IMAP_REFUSED, POP3_REFUSED,
-                     IMAP_AUTHFAIL, POP3_AUTHFAIL, parse_doveadm_user)
+                     IMAP_AUTHFAIL, POP3_AUTHFAIL)
 
 pytestmark = pytest.mark.plugin
 

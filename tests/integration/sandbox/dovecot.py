@@ -47,6 +47,20 @@ AUTH_BINARY = "/usr/lib/dovecot/auth"
 VALGRIND_SUPPRESSIONS = os.path.join(REPO_ROOT, "tests", "valgrind.supp")
 
 
+def _process_title(cmdline):
+    """"auth" for "<instance_name>/auth", "dovecot/auth [...]" (Dovecot's
+    proctitle); under valgrind, whose own argv /proc shows, the auth
+    binary's name ("auth", or "auth-worker" when started with -w)."""
+    words = cmdline.split()
+    if not words:
+        return ""
+    name = words[0].rsplit("/", 1)[-1]
+    if name.startswith("valgrind") and AUTH_BINARY in words:
+        rest = words[words.index(AUTH_BINARY) + 1:]
+        return "auth-worker" if "-w" in rest else "auth"
+    return name
+
+
 def auth_check_mode():
     """None, "asan" or "valgrind"."""
     if os.environ.get("MG_AUTH_VALGRIND") == "1":
@@ -403,9 +417,7 @@ class Dovecot:
             return []
         found = []
         for pid in procs.children_of(self.pid):
-            # "<instance_name>/auth", "dovecot/auth [...]" (proctitle)
-            argv0 = procs.cmdline(pid).split(" ", 1)[0]
-            if argv0.rsplit("/", 1)[-1] == title:
+            if _process_title(procs.cmdline(pid)) == title:
                 found.append(pid)
         return found
 

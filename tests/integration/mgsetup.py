@@ -10,7 +10,16 @@ check `standin()` and skip.
 
 import os
 
-from sandbox import AuthDB, REFUSAL_REASON, plugin_module_exists, plugin_module_path
+from fixtures import OK, REFUSED, AUTHFAIL
+from sandbox import (AuthDB, REFUSAL_REASON, plugin_module_exists,
+                     plugin_module_path, IMAP_REFUSED, POP3_REFUSED,
+                     IMAP_AUTHFAIL, POP3_AUTHFAIL)
+
+# what IMAP LOGIN, IMAP AUTHENTICATE PLAIN and POP3 answer, by Entry.expect
+WANT = {
+    REFUSED: (IMAP_REFUSED, IMAP_REFUSED, POP3_REFUSED),
+    AUTHFAIL: (IMAP_AUTHFAIL, IMAP_AUTHFAIL, POP3_AUTHFAIL),
+}
 
 PLUGIN_ONLY_KEYS = ("custom_recipient_match", "recipient_profile",
                     "custom_recipient_result")
@@ -81,3 +90,17 @@ def guard_setup(sb, tree, settings_over=None, dovecot_settings=None,
     if start:
         dc.start(wait_greeting=raw_settings_text is None)
     return ldap, dc
+
+
+def assert_logins(dc, entry):
+    """entry's three logins (IMAP LOGIN, AUTHENTICATE PLAIN, POP3) with its
+    password get what its Entry.expect says."""
+    got = dc.login_all(entry.login, entry.try_password)
+    replies = (got["imap-login"], got["imap-plain"], got["pop3"])
+    where = f"{entry.kind} ({entry.dn})"
+    if entry.expect == OK:
+        for reply in replies:
+            assert reply.ok, f"{where}: {reply.text}"
+    else:
+        assert tuple(r.text for r in replies) == WANT[entry.expect], where
+        assert not any(r.ok for r in replies), where

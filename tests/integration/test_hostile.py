@@ -180,6 +180,9 @@ def test_auth_bind_userdn_names_not_a_dn(hostile):
     check_survived(dc)
 
 
+SPLICED = re.compile(r" conn=\d+ op=\d+ ")
+
+
 def test_every_search_was_an_equality_match(hostile):
     """Whatever the names, the plugin's searches are
     (&(objectClass=person)(mailNickname=VALUE)) with VALUE escaped: no
@@ -189,8 +192,11 @@ def test_every_search_was_an_equality_match(hostile):
         ids = [ac.send_plain(n, ALICE.password) for n in PRINTABLE]
         ids += [ac.send_raw_plain(b) for b in RAW_BLOBS.values()]
         ac.wait_all(ids, timeout=60)
+    # slapd's threads share stderr: a 10 KB filter's line can be cut by
+    # another thread's record, which then shows inside it (" conn=N op=");
+    # such a spliced line says nothing about the filter sent
     searches = [f for _, _, f in hostile.ldap.searches()
-                if "mailNickname" in f]
+                if "mailNickname" in f and not SPLICED.search(f)]
     assert len(searches) > len(PRINTABLE), "the names never reached slapd"
     widened = [f for f in searches if not EQUALITY.match(f)]
     assert not widened, widened[:10]

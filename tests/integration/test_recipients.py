@@ -9,19 +9,16 @@ and from the issue's wording, never from the plugin's own output.
 import pytest
 
 import mgsetup
-from fixtures import ad_tree, ex55_tree, openldap_tree, OK, REFUSED, AUTHFAIL
+from fixtures import ad_tree, ex55_tree, openldap_tree, REFUSED, AUTHFAIL
 from sandbox import (Sandbox, AuthDB, IMAP_REFUSED, POP3_REFUSED,
-                     IMAP_AUTHFAIL, POP3_AUTHFAIL)
+                     IMAP_AUTHFAIL)
 
 pytestmark = pytest.mark.plugin
 
 TREES = {"ad": ad_tree, "ex55": ex55_tree, "openldap": openldap_tree}
 IMAP_TEMPFAIL = "NO [UNAVAILABLE] Temporary authentication failure."
 POP3_TEMPFAIL = "-ERR [SYS/TEMP] Temporary authentication failure."
-WANT = {
-    REFUSED: (IMAP_REFUSED, IMAP_REFUSED, POP3_REFUSED),
-    AUTHFAIL: (IMAP_AUTHFAIL, IMAP_AUTHFAIL, POP3_AUTHFAIL),
-}
+WANT = mgsetup.WANT
 ALICE = ad_tree.EXPECTED["alice"]
 PARTNER = ad_tree.EXPECTED["partner"]            # contact with a password
 MAILUSER = ad_tree.EXPECTED["mailuser"]          # user + targetAddress
@@ -50,17 +47,6 @@ def make():
             sb.close()
 
 
-def assert_expected(dc, entry):
-    got = dc.login_all(entry.login, entry.try_password)
-    replies = (got["imap-login"], got["imap-plain"], got["pop3"])
-    where = f"{entry.kind} ({entry.dn})"
-    if entry.expect == OK:
-        for reply in replies:
-            assert reply.ok, f"{where}: {reply.text}"
-    else:
-        assert tuple(r.text for r in replies) == WANT[entry.expect], where
-
-
 # --- each profile alone classifies its own directory ----------------------
 
 @pytest.fixture(scope="module")
@@ -84,7 +70,7 @@ PROFILE_CASES = [(n, login) for n, t in TREES.items() for login in t.EXPECTED]
 def test_profile_classifies(profile_setups, tree, login):
     entry = TREES[tree].EXPECTED[login]
     dc = profile_setups(tree)
-    assert_expected(dc, entry)
+    mgsetup.assert_logins(dc, entry)
     rc, out = dc.doveadm_user(entry.login)
     assert rc == (0 if entry.userdb else 67), out
 
@@ -98,7 +84,7 @@ def bind_setup(make):
 
 @pytest.mark.parametrize("login", sorted(ad_tree.EXPECTED))
 def test_auth_bind_yes(bind_setup, login):
-    assert_expected(bind_setup[1], ad_tree.EXPECTED[login])
+    mgsetup.assert_logins(bind_setup[1], ad_tree.EXPECTED[login])
 
 
 def test_auth_bind_binds_as_the_entry(bind_setup):

@@ -65,10 +65,7 @@ class ManagedProcess:
             self.signal(signal.SIGKILL)
             self.popen.wait(timeout)
             if _group_alive(self.pid):
-                try:
-                    os.killpg(self.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                _kill_group(self.pid)
         finally:
             with _lock:
                 _running.pop(self.pid, None)
@@ -96,26 +93,28 @@ class ManagedProcess:
                         break
                 time.sleep(0.03)
             if self.popen.poll() is None:
-                try:
-                    os.killpg(self.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                _kill_group(self.pid)
                 self.popen.wait(5)
             # anything left in the group (e.g. children after a crash)
             deadline = time.monotonic() + 3
             while _group_alive(self.pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
             if _group_alive(self.pid):
-                try:
-                    os.killpg(self.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                _kill_group(self.pid)
         finally:
             with _lock:
                 _running.pop(self.pid, None)
             if not self._log.closed:
                 self._log.close()
         return self.popen.returncode
+
+
+def _kill_group(pgid):
+    """SIGKILL the process group we started (its leader's PID)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _group_alive(pgid):

@@ -104,3 +104,16 @@ def assert_logins(dc, entry):
     else:
         assert tuple(r.text for r in replies) == WANT[entry.expect], where
         assert not any(r.ok for r in replies), where
+
+
+def pair_setup(sb, tree, **settings_over):
+    """Two independent slapd with the same tree and a Dovecot whose uris
+    name both, first one first. Returns (first, second, dovecot)."""
+    first = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
+    second = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
+    dc = sb.dovecot(start=False)
+    settings = tree.plugin_settings(f"{first.uri} {second.uri}",
+                                    **settings_over)
+    dc.auth_dbs = auth_dbs_for(dc, settings)
+    dc.start()
+    return first, second, dc

@@ -21,13 +21,7 @@ def test_fails_over_and_back():
     if not mgsetup.plugin_available() or mgsetup.standin():
         pytest.skip(mgsetup.skip_reason())
     with Sandbox(prefix="mgf") as sb:
-        first = sb.slapd(suffix=ad_tree.SUFFIX, ldif=ad_tree.ldif())
-        second = sb.slapd(suffix=ad_tree.SUFFIX, ldif=ad_tree.ldif())
-        dc = sb.dovecot(start=False)
-        settings = ad_tree.plugin_settings(f"{first.uri} {second.uri}",
-                                           request_timeout="2s")
-        dc.auth_dbs = mgsetup.auth_dbs_for(dc, settings)
-        dc.start()
+        first, second, dc = mgsetup.pair_setup(sb, ad_tree, request_timeout="2s")
 
         before = (first.search_count(), second.search_count())
         assert dc.imap_login(ALICE.login, ALICE.password).ok
@@ -55,14 +49,9 @@ def test_frozen_server_fails_over():
     if not mgsetup.plugin_available() or mgsetup.standin():
         pytest.skip(mgsetup.skip_reason())
     with Sandbox(prefix="mgz") as sb:
-        first = sb.slapd(suffix=ad_tree.SUFFIX, ldif=ad_tree.ldif())
-        second = sb.slapd(suffix=ad_tree.SUFFIX, ldif=ad_tree.ldif())
-        dc = sb.dovecot(start=False)
-        settings = ad_tree.plugin_settings(f"{first.uri} {second.uri}",
-                                           request_timeout="1s",
-                                           connections="1")
-        dc.auth_dbs = mgsetup.auth_dbs_for(dc, settings)
-        dc.start()
+        first, second, dc = mgsetup.pair_setup(sb, ad_tree,
+                                               request_timeout="1s",
+                                               connections="1")
         assert dc.imap_login(ALICE.login, ALICE.password).ok
 
         first.freeze()

@@ -82,14 +82,9 @@ def test_fault_soak():
     if not mgsetup.plugin_available() or mgsetup.standin():
         pytest.skip(mgsetup.skip_reason())
     with Sandbox(prefix="mgs") as sb:
-        first = sb.slapd(suffix=ad_tree.SUFFIX, ldif=ad_tree.ldif())
-        second = sb.slapd(suffix=ad_tree.SUFFIX, ldif=ad_tree.ldif())
-        dc = sb.dovecot(start=False)
-        settings = ad_tree.plugin_settings(f"{first.uri} {second.uri}",
-                                           request_timeout="1s",
-                                           max_pending="512")
-        dc.auth_dbs = mgsetup.auth_dbs_for(dc, settings)
-        dc.start()
+        first, second, dc = mgsetup.pair_setup(sb, ad_tree,
+                                               request_timeout="1s",
+                                               max_pending="512")
         pid = dc.auth_pid()
         soak = Soak(dc)
 

@@ -59,6 +59,13 @@ class ManagedProcess:
             except ProcessLookupError:
                 pass
 
+    def _forget(self):
+        """No longer ours to stop: off the cleanup list, log closed."""
+        with _lock:
+            _running.pop(self.pid, None)
+        if not self._log.closed:
+            self._log.close()
+
     def kill(self, timeout=10.0):
         """SIGKILL the PID, reap it and forget it; returns its exit code."""
         try:
@@ -67,10 +74,7 @@ class ManagedProcess:
             if _group_alive(self.pid):
                 _kill_group(self.pid)
         finally:
-            with _lock:
-                _running.pop(self.pid, None)
-            if not self._log.closed:
-                self._log.close()
+            self._forget()
         return self.popen.returncode
 
     def stop(self, timeout=10.0):
@@ -102,10 +106,7 @@ class ManagedProcess:
             if _group_alive(self.pid):
                 _kill_group(self.pid)
         finally:
-            with _lock:
-                _running.pop(self.pid, None)
-            if not self._log.closed:
-                self._log.close()
+            self._forget()
         return self.popen.returncode
 
 

@@ -67,14 +67,17 @@ def auth_dbs_for(dovecot, settings, name="guard"):
 
 
 def guard_setup(sb, tree, settings_over=None, dovecot_settings=None,
-                match="default", start=True, raw_settings_text=None):
+                match="default", start=True, raw_settings_text=None,
+                ldap=None):
     """slapd with `tree` loaded + Dovecot using the plugin on it.
 
     Returns (slapd, dovecot). `raw_settings_text` replaces the generated
     settings file (for invalid-file tests); then the plugin is used even in
-    stand-in mode only if the text is valid for the ldap driver.
+    stand-in mode only if the text is valid for the ldap driver. `ldap`:
+    a slapd already serving `tree` (in `sb`) to use instead of a new one.
     """
-    ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
+    if ldap is None:
+        ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
     kw = {} if match == "default" else {"match": match}
     settings = tree.plugin_settings(ldap.uri, **kw)
     settings.update(settings_over or {})
@@ -90,6 +93,16 @@ def guard_setup(sb, tree, settings_over=None, dovecot_settings=None,
     if start:
         dc.start(wait_greeting=raw_settings_text is None)
     return ldap, dc
+
+
+def postfix_setup(sb, tree, **kw):
+    """guard_setup (same arguments) plus a Postfix whose smtpd does SMTP
+    AUTH against that Dovecot. Returns (slapd, dovecot, postfix)."""
+    ldap, dc = guard_setup(sb, tree, start=False, **kw)
+    pf = sb.postfix(dc)
+    dc.start()
+    pf.start()
+    return ldap, dc, pf
 
 
 def assert_logins(dc, entry):

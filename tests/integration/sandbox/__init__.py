@@ -12,6 +12,7 @@ from .dovecot import (Dovecot, AuthDB, Reply, render_settings,
                       IMAP_AUTHFAIL, POP3_AUTHFAIL, REFUSAL_REASON)
 from .ldif import ssha, render, render_entry
 from .authclient import AuthClient, AuthAnswer
+from .postfix import Postfix
 from . import procs
 
 __all__ = [
@@ -19,5 +20,5 @@ __all__ = [
     "render_settings", "parse_doveadm_user", "plugin_module_path",
     "plugin_module_exists", "IMAP_REFUSED", "POP3_REFUSED", "IMAP_AUTHFAIL",
     "POP3_AUTHFAIL", "REFUSAL_REASON", "ssha", "render", "render_entry",
-    "procs", "AuthClient", "AuthAnswer",
+    "procs", "AuthClient", "AuthAnswer", "Postfix",
 ]

@@ -6,6 +6,7 @@ import tempfile
 
 from . import procs
 from .dovecot import Dovecot
+from .postfix import Postfix, add_sasl_listener
 from .slapd import Slapd
 
 
@@ -31,6 +32,7 @@ class Sandbox:
         self.keep = bool(os.environ.get("MG_KEEP_SANDBOX")) if keep is None else keep
         self.slapds = []
         self.dovecots = []
+        self.postfixes = []
         self.closed = False
         Sandbox.live.append(self)
 
@@ -40,6 +42,10 @@ class Sandbox:
         for d in self.dovecots:
             tail = d.log_text().splitlines()[-lines:]
             out.append(f"--- {d.name} log ({d.log_path}) ---")
+            out.extend(tail)
+        for p in self.postfixes:
+            tail = p.log_text().splitlines()[-lines // 2:]
+            out.append(f"--- {p.name} log ({p.log_path}) ---")
             out.extend(tail)
         for s in self.slapds:
             tail = s.log_text().splitlines()[-lines // 2:]
@@ -66,6 +72,17 @@ class Sandbox:
             d.start()
         return d
 
+    def postfix(self, dovecot, **kw):
+        """A Postfix (not started) whose smtpd authenticates against
+        `dovecot`. Dovecot must not be started yet: this adds the auth
+        listener smtpd uses to its configuration. Start Dovecot, then the
+        Postfix."""
+        kw.setdefault("name", "postfix" if not self.postfixes
+                      else f"postfix{len(self.postfixes)}")
+        p = Postfix(self, add_sasl_listener(dovecot), **kw)
+        self.postfixes.append(p)
+        return p
+
     def close(self):
         if self.closed:
             return
@@ -73,6 +90,16 @@ class Sandbox:
         if self in Sandbox.live:
             Sandbox.live.remove(self)
         errors = []
+        # SIGTERM to every Postfix and Dovecot at once, so that their
+        # shutdowns overlap; each is then reaped in turn, clients first
+        for p in self.postfixes + self.dovecots:
+            if p.proc is not None:
+                p.proc.terminate()
+        for p in reversed(self.postfixes):
+            try:
+                p.stop()
+            except Exception as e:      # keep stopping the rest
+                errors.append(e)
         for d in reversed(self.dovecots):
             try:
                 d.stop()

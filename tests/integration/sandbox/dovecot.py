@@ -5,6 +5,7 @@ runs in a private mount namespace where that directory is a bind mount of
 <sandbox>/modules/auth (stock modules + the freshly built plugin).
 """
 
+import hmac
 import imaplib
 import os
 import poplib
@@ -503,16 +504,29 @@ class Dovecot:
         return self._imap_do(user, password, source, select, plain=True,
                              authz=authz)
 
-    def _imap_do(self, user, password, source, select, plain, authz=""):
+    def imap_authenticate_cram_md5(self, user, password, source=None):
+        """IMAP AUTHENTICATE CRAM-MD5 (RFC 2195)."""
+        def respond(challenge):
+            digest = hmac.new(password.encode(), challenge, "md5").hexdigest()
+            return f"{user} {digest}".encode()
+        return self._imap_do(user, password, source, False, plain=False,
+                             mech=("CRAM-MD5", respond))
+
+    def _imap_do(self, user, password, source, select, plain, authz="",
+                 mech=None):
+        """LOGIN; AUTHENTICATE PLAIN when plain; AUTHENTICATE NAME when
+        mech is (NAME, callable(challenge bytes) -> response bytes)."""
         try:
             c = self._imap(source)
         except (OSError, imaplib.IMAP4.error) as e:
             return Reply(False, f"CONNECT FAILED: {e}")
+        if plain:
+            blob = f"{authz}\0{user}\0{password}".encode()
+            mech = ("PLAIN", lambda _: blob)
         try:
-            if plain:
-                blob = f"{authz}\0{user}\0{password}".encode()
-                c.literal = imaplib._Authenticator(lambda _: blob).process
-                typ, dat = c._simple_command("AUTHENTICATE", "PLAIN")
+            if mech is not None:
+                c.literal = imaplib._Authenticator(mech[1]).process
+                typ, dat = c._simple_command("AUTHENTICATE", mech[0])
             else:
                 typ, dat = c._simple_command("LOGIN", imap_quote(user),
                                              imap_quote(password))

@@ -2,8 +2,9 @@
 #define MG_ESCAPE_H
 
 /* Escaping of untrusted text (user names, mostly) before it is put into an
-   LDAP search filter or a DN. Nothing here allocates: the caller passes an
-   output buffer of at least MG_ESCAPE_BUFSIZE(len) bytes. */
+   LDAP search filter, a DN or a log line. Nothing here allocates: the
+   caller passes an output buffer of at least MG_ESCAPE_BUFSIZE(len) bytes,
+   or the text to clean in place. */
 
 #include <stddef.h>
 
@@ -20,5 +21,11 @@ size_t mg_escape_filter_value(const char *src, size_t len, char *dst);
    NUL, control bytes and bytes from 0x7f up become \XX.
    Returns the length written, not counting the terminating NUL. */
 size_t mg_escape_dn_value(const char *src, size_t len, char *dst);
+
+/* Makes text that came from a client or a directory safe to put into a
+   log line, in place: control characters (C0, DEL, C1, U+2028, U+2029),
+   which could end the line and start a forged one, and bytes that are not
+   valid UTF-8 each become '?'. Returns the new length (never longer). */
+size_t mg_escape_log_text(char *text);
 
 #endif

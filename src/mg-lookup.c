@@ -10,6 +10,7 @@
 #include "mg-ldap.h"
 #include "mg-db.h"
 #include "mg-recipient-cache.h"
+#include "mg-audit.h"
 #include "mg-lookup.h"
 
 #include <ldap.h>
@@ -100,12 +101,21 @@ static void mg_lookup_choose(struct mg_lookup_request *lreq,
 	result->entry = entries[chosen];
 	result->kind = kinds[chosen];
 	result->rule = rules[chosen];
-	e_warning(authdb_event(lreq->auth_request),
+	result->matched = count;
+	result->ignored = p_strdup(lreq->auth_request->pool,
+		mg_lookup_dn_list(entries, kinds, count, result->entry,
+				  FALSE));
+}
+
+void mg_lookup_warn_duplicates(struct auth_request *request,
+			       const struct mg_lookup_result *result)
+{
+	if (result->status != MG_LOOKUP_FOUND || result->ignored == NULL)
+		return;
+	e_warning(authdb_event(request),
 		  "the filter matched %u entries; using %s (%s), "
-		  "ignoring %s", count, result->entry->dn,
-		  mg_kind_name(result->kind),
-		  mg_lookup_dn_list(entries, kinds, count, result->entry,
-				    FALSE));
+		  "ignoring %s", result->matched, mg_log_safe(result->entry->dn),
+		  mg_kind_name(result->kind), mg_log_safe(result->ignored));
 }
 
 void mg_lookup_save(struct mg_db *db, struct auth_request *request,
@@ -181,7 +191,9 @@ static void mg_lookup_start(struct mg_db *db, struct auth_request *request,
 					      request->pool, &result)) {
 			e_debug(authdb_event(request), "custom recipient %s "
 				"from memory (search base=%s filter=%s)",
-				result.entry->dn, search->base, search->filter);
+				mg_log_safe(result.entry->dn),
+				mg_log_safe(search->base),
+				mg_log_safe(search->filter));
 			auth_request_ref(request);
 			callback(&result, request, context);
 			auth_request_unref(&request);
@@ -196,7 +208,8 @@ static void mg_lookup_start(struct mg_db *db, struct auth_request *request,
 	lreq->context = context;
 	lreq->recipient_cache_key = p_strdup(request->pool, key);
 	e_debug(authdb_event(request), "search base=%s scope=%d filter=%s",
-		search->base, search->scope, search->filter);
+		mg_log_safe(search->base), search->scope,
+		mg_log_safe(search->filter));
 
 	auth_request_ref(request);
 	mg_ldap_search(db->ldap, request->pool, search,
@@ -211,7 +224,11 @@ static void mg_lookup_fail(struct auth_request *request, const char *error,
 	i_zero(&result);
 	result.status = MG_LOOKUP_TEMPFAIL;
 	result.error = error;
+	/* as for an answer from the directory: the callback may drop the
+	   last other reference while its caller still reads the request */
+	auth_request_ref(request);
 	callback(&result, request, context);
+	auth_request_unref(&request);
 }
 
 #undef mg_lookup

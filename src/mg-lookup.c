@@ -216,13 +216,15 @@ static void mg_lookup_start(struct mg_db *db, struct auth_request *request,
 		       mg_lookup_search_callback, lreq);
 }
 
-static void mg_lookup_fail(struct auth_request *request, const char *error,
-			   mg_lookup_callback_t *callback, void *context)
+/* Answers without a search. */
+static void mg_lookup_answer(struct auth_request *request,
+			     enum mg_lookup_status status, const char *error,
+			     mg_lookup_callback_t *callback, void *context)
 {
 	struct mg_lookup_result result;
 
 	i_zero(&result);
-	result.status = MG_LOOKUP_TEMPFAIL;
+	result.status = status;
 	result.error = error;
 	/* as for an answer from the directory: the callback may drop the
 	   last other reference while its caller still reads the request */
@@ -240,15 +242,23 @@ void mg_lookup(struct mg_db *db, struct auth_request *request,
 	string_t *filter = t_str_new(256);
 	const char *base, *error;
 
+	if (!mg_escape_is_log_safe(request->fields.user)) {
+		/* A name with control characters is nobody's: Dovecot
+		   itself would log it as it is once pass_attrs renamed
+		   the user, so it goes no further. */
+		mg_lookup_answer(request, MG_LOOKUP_UNKNOWN, NULL,
+				 callback, context);
+		return;
+	}
 	if (mg_lookup_expand_dn(request, db->config->base, &base, &error) < 0) {
-		mg_lookup_fail(request, t_strdup_printf(
+		mg_lookup_answer(request, MG_LOOKUP_TEMPFAIL, t_strdup_printf(
 			"can't expand base %s: %s", db->config->base, error),
 			callback, context);
 		return;
 	}
 	if (auth_request_var_expand(filter, filter_template, request,
 				    mg_lookup_filter_escape, &error) <= 0) {
-		mg_lookup_fail(request, t_strdup_printf(
+		mg_lookup_answer(request, MG_LOOKUP_TEMPFAIL, t_strdup_printf(
 			"can't expand filter %s: %s", filter_template, error),
 			callback, context);
 		return;

@@ -166,3 +166,18 @@ size_t mg_escape_log_text(char *text)
 	*p = '\0';
 	return (size_t)(p - text);
 }
+
+bool mg_escape_is_log_safe(const char *text)
+{
+	const unsigned char *src = (const unsigned char *)text;
+	size_t len = strlen(text), i = 0, n;
+	unsigned int cp;
+
+	while (i < len) {
+		n = utf8_sequence(src + i, len - i, &cp);
+		if (n == 0 || is_log_control(cp))
+			return false;
+		i += n;
+	}
+	return true;
+}

@@ -6,6 +6,7 @@
    caller passes an output buffer of at least MG_ESCAPE_BUFSIZE(len) bytes,
    or the text to clean in place. */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define MG_ESCAPE_BUFSIZE(len) ((len) * 3 + 1)
@@ -27,5 +28,8 @@ size_t mg_escape_dn_value(const char *src, size_t len, char *dst);
    which could end the line and start a forged one, and bytes that are not
    valid UTF-8 each become '?'. Returns the new length (never longer). */
 size_t mg_escape_log_text(char *text);
+
+/* Whether mg_escape_log_text() would leave text as it is. */
+bool mg_escape_is_log_safe(const char *text);
 
 #endif

@@ -176,18 +176,18 @@ NASTY = "\r\n" + FORGED + "\tTAB\x1b[31mESC\x85NEL\u2028LS"
 
 
 def assert_clean(log):
-    """No C0 control anywhere (Dovecot cleans its own prefix of those),
-    and none of C1 or the Unicode separators in what the plugin wrote."""
-    for ch in ("\r", "\x1b"):
-        assert ch not in log, repr(ch)
+    """No line starts with forged text and no raw CR anywhere; the lines
+    the plugin writes carry no control character at all (Dovecot's own
+    auth_debug dump of the protocol escapes only tabs and line ends)."""
+    assert "\r" not in log
     for line in log.splitlines():
-        message = line.split("): ", 1)[-1]
-        for ch in ("\x85", "\u2028"):
-            assert ch not in message, (repr(ch), line)
-    for line in log.splitlines():
+        assert not line.startswith("Dec 24"), line
         if "FORGED" in line:
             assert line.index("FORGED") > line.index("auth"), line
-            assert not line.startswith("Dec 24"), line
+        if "mailbox_guard(" in line:
+            message = line.split("): ", 1)[-1]
+            for ch in ("\t", "\x1b", "\x85", "\u2028"):
+                assert ch not in message, (repr(ch), line)
 
 
 def nasty_ldif():

@@ -474,10 +474,15 @@ bool mg_config_finish(struct mg_config *config, struct mg_error *error_r)
 		mg_error_set(error_r, "dnpass is set but dn is not");
 		return false;
 	}
-	/* a DN without a password is an unauthenticated bind, which servers
-	   answer as anonymous: almost certainly not what was meant */
+	/* a DN without a password (or with an empty one) is an
+	   unauthenticated bind, which servers answer as anonymous: almost
+	   certainly not what was meant */
 	if (config->dn != NULL && config->dnpass == NULL) {
 		mg_error_set(error_r, "dn is set but dnpass is not");
+		return false;
+	}
+	if (config->dn != NULL && config->dnpass[0] == '\0') {
+		mg_error_set(error_r, "dn is set but dnpass is empty");
 		return false;
 	}
 	if (!config_check_tls_sasl(config, error_r))

@@ -115,6 +115,21 @@ static void test_finish_requires_uris_and_base(void)
 	mg_config_free(&config);
 }
 
+/* an empty password makes the bind unauthenticated, i.e. anonymous */
+static void test_finish_refuses_empty_dnpass(void)
+{
+	static const char *const empty[] = {
+		"uris", "ldap://x", "base", "dc=x", "dn", "cn=a", "dnpass", "",
+		NULL
+	};
+	struct mg_config *config = config_with(empty);
+	struct mg_error error;
+
+	g_assert_false(mg_config_finish(config, &error));
+	g_assert_cmpstr(error.message, ==, "dn is set but dnpass is empty");
+	mg_config_free(&config);
+}
+
 static void test_finish_builds_classifier(void)
 {
 	static const char *const pairs[] = {
@@ -139,6 +154,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/rejects-bad-values", test_rejects_bad_values);
 	g_test_add_func("/config/accepts", test_accepts_times_and_uris);
 	g_test_add_func("/config/finish-required", test_finish_requires_uris_and_base);
+	g_test_add_func("/config/finish-empty-dnpass",
+			test_finish_refuses_empty_dnpass);
 	g_test_add_func("/config/finish-classifier", test_finish_builds_classifier);
 	return g_test_run();
 }

@@ -74,29 +74,40 @@ const char *mg_kind_name(enum mg_kind kind)
 	return kind == MG_KIND_MAILBOX ? "mailbox" : "custom_recipient";
 }
 
-static void classifier_add_attr(struct mg_classifier *classifier,
-				const char *attr)
+/* An attribute that is not asked for by name is not returned, and the
+   rule naming it would quietly never match: past the bound is an error. */
+static bool classifier_add_attr(struct mg_classifier *classifier,
+				const char *attr, struct mg_error *error_r)
 {
 	size_t i;
 
 	for (i = 0; classifier->attrs[i] != NULL; i++) {
 		if (strcasecmp(classifier->attrs[i], attr) == 0)
-			return;
+			return true;
 	}
-	/* Past the bound the attribute is still evaluated, only not asked
-	   for by name; 64 distinct attributes is beyond any real filter. */
-	if (i < MG_CLASSIFY_MAX_ATTRS)
-		classifier->attrs[i] = attr;
+	if (i == MG_CLASSIFY_MAX_ATTRS) {
+		mg_error_set(error_r, "custom_recipient_match and "
+			     "mailbox_match read more than %d attributes "
+			     "(%s is one too many)", MG_CLASSIFY_MAX_ATTRS,
+			     attr);
+		return false;
+	}
+	classifier->attrs[i] = attr;
+	return true;
 }
 
-static void classifier_add_filter_attrs(struct mg_classifier *classifier,
-					const struct mg_filter *filter)
+static bool classifier_add_filter_attrs(struct mg_classifier *classifier,
+					const struct mg_filter *filter,
+					struct mg_error *error_r)
 {
 	if (filter == NULL)
-		return;
+		return true;
 	for (const char *const *attr = mg_filter_attrs(filter);
-	     *attr != NULL; attr++)
-		classifier_add_attr(classifier, *attr);
+	     *attr != NULL; attr++) {
+		if (!classifier_add_attr(classifier, *attr, error_r))
+			return false;
+	}
+	return true;
 }
 
 static bool classifier_parse(const char *what, const char *text,
@@ -156,11 +167,20 @@ mg_classifier_new(enum mg_profile profile, const char *custom_text,
 		classifier->not_mailbox_rule[0] = '!';
 		strcpy(classifier->not_mailbox_rule + 1, text);
 	}
-	classifier_add_filter_attrs(classifier, classifier->custom);
-	classifier_add_filter_attrs(classifier, classifier->mailbox);
+	if (!classifier_add_filter_attrs(classifier, classifier->custom,
+					 error_r) ||
+	    !classifier_add_filter_attrs(classifier, classifier->mailbox,
+					 error_r)) {
+		mg_classifier_free(&classifier);
+		return NULL;
+	}
 	for (const char *const *attr = profile_defs[profile].extra_attrs;
-	     *attr != NULL; attr++)
-		classifier_add_attr(classifier, *attr);
+	     *attr != NULL; attr++) {
+		if (!classifier_add_attr(classifier, *attr, error_r)) {
+			mg_classifier_free(&classifier);
+			return NULL;
+		}
+	}
 	return classifier;
 }
 

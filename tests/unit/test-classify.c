@@ -273,10 +273,36 @@ static void test_choose(void)
 	mg_classifier_free(&classifier);
 }
 
+static void test_too_many_attributes(void)
+{
+	GString *filter = g_string_new("(|");
+	struct mg_classifier *classifier;
+	struct mg_error error;
+
+	/* 64 distinct attributes are asked for; a 65th would not be, and
+	   a rule on it could never match */
+	for (unsigned int i = 0; i < 64; i++)
+		g_string_append_printf(filter, "(attr%u=x)", i);
+	g_string_append(filter, ")");
+	classifier = mg_classifier_new(MG_PROFILE_NONE, filter->str, NULL,
+				       &error);
+	g_assert_nonnull(classifier);
+	mg_classifier_free(&classifier);
+
+	g_string_insert(filter, 2, "(attr64=x)");
+	classifier = mg_classifier_new(MG_PROFILE_NONE, filter->str, NULL,
+				       &error);
+	g_assert_null(classifier);
+	g_assert_nonnull(strstr(error.message, "more than 64 attributes"));
+	g_string_free(filter, TRUE);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/classify/exchange55", test_exchange55);
+	g_test_add_func("/classify/too-many-attributes",
+			test_too_many_attributes);
 	g_test_add_func("/classify/ad", test_ad);
 	g_test_add_func("/classify/openldap", test_openldap);
 	g_test_add_func("/classify/custom-replaces-profile",

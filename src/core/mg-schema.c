@@ -160,6 +160,16 @@ const struct mg_schema_attr *mg_schema_attr_find(const char *name)
 	return NULL;
 }
 
+unsigned int mg_schema_attr_count(void)
+{
+	return sizeof(schema_attrs) / sizeof(*schema_attrs);
+}
+
+const struct mg_schema_attr *mg_schema_attr_get(unsigned int i)
+{
+	return i < mg_schema_attr_count() ? &schema_attrs[i] : NULL;
+}
+
 /* Walked recursively; the hierarchy is a few levels deep. */
 bool mg_schema_class_is_a(const char *value, const char *assertion)
 {

@@ -52,6 +52,10 @@ struct mg_schema_attr {
    case-insensitively), or NULL when the table does not hold it. */
 const struct mg_schema_attr *mg_schema_attr_find(const char *name);
 
+/* The table, in order: i from 0 to mg_schema_attr_count() - 1. */
+unsigned int mg_schema_attr_count(void);
+const struct mg_schema_attr *mg_schema_attr_get(unsigned int i);
+
 /* True when the object class called value (case-insensitive) is
    assertion or one of its subclasses in the built-in hierarchy. */
 bool mg_schema_class_is_a(const char *value, const char *assertion);

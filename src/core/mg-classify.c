@@ -121,6 +121,13 @@ static bool classifier_parse(const char *what, const char *text,
 		mg_error_set(error_r, "%s: %s", what, error.message);
 		return false;
 	}
+	/* a leaf the local matcher would judge differently from the server
+	   could let a custom recipient in: refuse the filter */
+	if (!mg_filter_check_local(*filter_r, &error)) {
+		mg_error_set(error_r, "%s: filter not evaluated locally: %s",
+			     what, error.message);
+		return false;
+	}
 	return true;
 }
 
@@ -138,7 +145,9 @@ mg_classifier_new(enum mg_profile profile, const char *custom_text,
 		return NULL;
 	}
 	if ((custom != NULL &&
-	     !classifier_parse("custom_recipient_match", custom,
+	     !classifier_parse(custom_text != NULL ?
+			       "custom_recipient_match" : "recipient_profile",
+			       custom,
 			       &classifier->custom, error_r)) ||
 	    (mailbox_text != NULL &&
 	     !classifier_parse("mailbox_match", mailbox_text,

@@ -835,9 +835,11 @@ static void test_threads(void)
 
 	for (i = 0; i < G_N_ELEMENTS(threads); i++)
 		threads[i] = g_thread_new("filter", thread_run, shared);
-	for (i = 0; i < G_N_ELEMENTS(threads); i++)
-		g_assert_cmpuint(GPOINTER_TO_UINT(g_thread_join(threads[i])),
-				 ==, 0);
+	for (i = 0; i < G_N_ELEMENTS(threads); i++) {
+		gpointer failures = g_thread_join(threads[i]);
+
+		g_assert_cmpuint(GPOINTER_TO_UINT(failures), ==, 0);
+	}
 	mg_filter_free(&shared);
 	g_assert_null(shared);
 }

@@ -5,6 +5,7 @@
 #include "str.h"
 #include "var-expand.h"
 #include "auth-request.h"
+#include "mg-escape.h"
 #include "mg-attrmap.h"
 
 static bool mg_attrmap_parse_item(pool_t pool, const char *item,
@@ -212,6 +213,13 @@ int mg_attrmap_apply(const ARRAY_TYPE(mg_attrmap_item) *items,
 				return -1;
 			}
 			values = single;
+		}
+		if (strcmp(item->field, "user") == 0 &&
+		    !mg_escape_is_log_safe(values[0])) {
+			/* Dovecot logs the rename as it is */
+			*error_r = "the user name it sets holds control "
+				"characters or invalid UTF-8";
+			return -1;
 		}
 		callback(request, item->field, values, context);
 	}

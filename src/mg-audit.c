@@ -4,12 +4,24 @@
 #include "net.h"
 #include "auth-request.h"
 #include "mg-config.h"
+#include "mg-escape.h"
 #include "mg-entry.h"
 #include "mg-db.h"
 #include "mg-lookup.h"
 #include "mg-audit.h"
 
 #define MG_AUDIT_LINE_MAX 2048
+
+const char *mg_log_safe(const char *str)
+{
+	char *safe;
+
+	if (str == NULL)
+		return NULL;
+	safe = t_strdup_noconst(str);
+	(void)mg_escape_log_text(safe);
+	return safe;
+}
 
 static struct event_category event_category_mailbox_guard = {
 	.parent = &event_category_auth,
@@ -105,7 +117,8 @@ void mg_audit_validated(struct mg_db *db, struct auth_request *request,
 
 		/* counted by stats when a metric wants it, printed only
 		   with auth_debug */
-		e_debug(event, "mailbox %s logs in", lookup->entry->dn);
+		e_debug(event, "mailbox %s logs in",
+			mg_log_safe(lookup->entry->dn));
 		event_unref(&event);
 	}
 }
@@ -134,9 +147,12 @@ void mg_audit_refused(struct mg_db *db, struct auth_request *request,
 	event = mg_audit_decision_event(request, "custom_recipient", result,
 					lookup->rule, lookup->entry->dn);
 	e_info(event, "custom recipient %s %s%s%s for %s (rule %s)",
-	       lookup->entry->dn, db->config->audit_only ? "would be refused" :
-	       "refused", master == NULL ? "" : " for master user ",
-	       master == NULL ? "" : master, service, lookup->rule);
+	       mg_log_safe(lookup->entry->dn),
+	       db->config->audit_only ? "would be refused" : "refused",
+	       master == NULL ? "" : " for master user ",
+	       master == NULL ? "" : mg_log_safe(master),
+	       *service == '\0' ? "no service" : mg_log_safe(service),
+	       lookup->rule);
 	event_unref(&event);
 }
 

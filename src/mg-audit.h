@@ -12,6 +12,11 @@ struct auth_request;
 struct mg_db;
 struct mg_lookup_result;
 
+/* str (from a client or the directory) made safe for a log line: no
+   character that could end the line and start a forged one. Allocated
+   from the data stack. */
+const char *mg_log_safe(const char *str);
+
 /* The password of the entry in lookup was verified. */
 void mg_audit_validated(struct mg_db *db, struct auth_request *request,
 			const struct mg_lookup_result *lookup);

@@ -48,6 +48,9 @@ struct mg_ldap_request {
 
 	struct mg_ldap_search search;
 	ARRAY(struct mg_entry *) entries;
+	/* set when an entry could not be read whole: the search then
+	   fails, since a partly read entry can't be classified */
+	const char *malformed;
 	mg_ldap_search_callback_t *search_callback;
 
 	const char *bind_dn, *bind_password;

@@ -77,30 +77,51 @@ bool mg_ldap_any_ready(struct mg_ldap *ldap, bool for_user_binds)
 	return FALSE;
 }
 
+/* Copies msg's entry into pool, or returns NULL with error_r when its DN,
+   an attribute or a value can't be decoded. libldap says so only through
+   the handle's result code: the attribute iterators return NULL both at
+   the end and on an error. */
 static struct mg_entry *
-mg_ldap_copy_entry(struct mg_ldap_conn *conn, pool_t pool, LDAPMessage *msg)
+mg_ldap_copy_entry(struct mg_ldap_conn *conn, pool_t pool, LDAPMessage *msg,
+		   const char **error_r)
 {
 	struct mg_entry *entry = p_new(pool, struct mg_entry, 1);
 	BerElement *ber = NULL;
 	char *dn, *name;
+	int err = LDAP_SUCCESS;
 
+	(void)ldap_set_option(conn->ld, LDAP_OPT_RESULT_CODE, &err);
 	dn = ldap_get_dn(conn->ld, msg);
-	entry->dn = p_strdup(pool, dn == NULL ? "" : dn);
+	if (dn == NULL || *dn == '\0') {
+		ldap_memfree(dn);
+		*error_r = "an entry without a DN";
+		return NULL;
+	}
+	entry->dn = p_strdup(pool, dn);
 	ldap_memfree(dn);
 	p_array_init(&entry->attrs, pool, 16);
 
-	for (name = ldap_first_attribute(conn->ld, msg, &ber); name != NULL;
+	for (name = ldap_first_attribute(conn->ld, msg, &ber);
+	     name != NULL && *error_r == NULL;
 	     name = ldap_next_attribute(conn->ld, msg, ber)) {
 		struct berval **vals = ldap_get_values_len(conn->ld, msg, name);
-		struct mg_entry_attr *attr = array_append_space(&entry->attrs);
-		unsigned int i, count = vals == NULL ? 0 :
-			(unsigned int)ldap_count_values_len(vals);
-		const char **values = p_new(pool, const char *, count + 1);
+		struct mg_entry_attr *attr;
+		unsigned int i, count;
+		const char **values;
 
+		if (vals == NULL) {
+			*error_r = t_strdup_printf("%s: can't read the values "
+						   "of %s", entry->dn, name);
+			ldap_memfree(name);
+			break;
+		}
+		count = (unsigned int)ldap_count_values_len(vals);
+		values = p_new(pool, const char *, count + 1);
 		for (i = 0; i < count; i++) {
 			values[i] = p_strndup(pool, vals[i]->bv_val,
 					      vals[i]->bv_len);
 		}
+		attr = array_append_space(&entry->attrs);
 		attr->name = p_strdup(pool, name);
 		attr->values = values;
 		attr->count = count;
@@ -108,7 +129,13 @@ mg_ldap_copy_entry(struct mg_ldap_conn *conn, pool_t pool, LDAPMessage *msg)
 		ldap_memfree(name);
 	}
 	ber_free(ber, 0);
-	return entry;
+	if (*error_r == NULL &&
+	    (ldap_get_option(conn->ld, LDAP_OPT_RESULT_CODE, &err) !=
+	     LDAP_OPT_SUCCESS || err != LDAP_SUCCESS)) {
+		*error_r = t_strdup_printf("%s: can't read its attributes: %s",
+					   entry->dn, ldap_err2string(err));
+	}
+	return *error_r == NULL ? entry : NULL;
 }
 
 /* A user's bind that the server refuses: a wrong password, or a DN that
@@ -135,6 +162,15 @@ static void mg_ldap_handle_result(struct mg_ldap_request *request,
 	ret = ldap_parse_result(conn->ld, msg, &err, NULL, &diag, NULL, NULL, 0);
 	if (ret != LDAP_SUCCESS)
 		err = ret;
+	if (err == LDAP_SUCCESS && request->malformed != NULL) {
+		ldap_memfree(diag);
+		T_BEGIN {
+			mg_ldap_request_finish(request, MG_LDAP_RESULT_TEMPFAIL,
+				t_strdup_printf("search returned a malformed "
+						"entry: %s", request->malformed));
+		} T_END;
+		return;
+	}
 	if (err == LDAP_SUCCESS) {
 		ldap_memfree(diag);
 		mg_ldap_request_finish(request, MG_LDAP_RESULT_OK, NULL);
@@ -159,11 +195,19 @@ void mg_ldap_request_handle_msg(struct mg_ldap_conn *conn,
 				LDAPMessage *msg)
 {
 	switch (ldap_msgtype(msg)) {
-	case LDAP_RES_SEARCH_ENTRY:
-		array_push_back(&request->entries,
-			(struct mg_entry *const[]){
-				mg_ldap_copy_entry(conn, request->pool, msg) });
+	case LDAP_RES_SEARCH_ENTRY: {
+		const char *error = NULL;
+		struct mg_entry *entry;
+
+		if (request->malformed != NULL)
+			break;
+		entry = mg_ldap_copy_entry(conn, request->pool, msg, &error);
+		if (entry != NULL)
+			array_push_back(&request->entries, &entry);
+		else
+			request->malformed = p_strdup(request->pool, error);
 		break;
+	}
 	case LDAP_RES_SEARCH_REFERENCE:
 		break;
 	default:
@@ -178,6 +222,7 @@ static int mg_ldap_request_send(struct mg_ldap_conn *conn,
 	if (request->type == MG_LDAP_REQUEST_SEARCH) {
 		const struct mg_ldap_search *search = &request->search;
 
+		request->malformed = NULL;
 		return ldap_search_ext(conn->ld, search->base, search->scope,
 				       search->filter,
 				       (char **)search->attrs, 0,

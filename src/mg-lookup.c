@@ -10,6 +10,7 @@
 #include "mg-ldap.h"
 #include "mg-db.h"
 #include "mg-recipient-cache.h"
+#include "mg-audit.h"
 #include "mg-lookup.h"
 
 #include <ldap.h>
@@ -100,12 +101,21 @@ static void mg_lookup_choose(struct mg_lookup_request *lreq,
 	result->entry = entries[chosen];
 	result->kind = kinds[chosen];
 	result->rule = rules[chosen];
-	e_warning(authdb_event(lreq->auth_request),
+	result->matched = count;
+	result->ignored = p_strdup(lreq->auth_request->pool,
+		mg_lookup_dn_list(entries, kinds, count, result->entry,
+				  FALSE));
+}
+
+void mg_lookup_warn_duplicates(struct auth_request *request,
+			       const struct mg_lookup_result *result)
+{
+	if (result->status != MG_LOOKUP_FOUND || result->ignored == NULL)
+		return;
+	e_warning(authdb_event(request),
 		  "the filter matched %u entries; using %s (%s), "
-		  "ignoring %s", count, result->entry->dn,
-		  mg_kind_name(result->kind),
-		  mg_lookup_dn_list(entries, kinds, count, result->entry,
-				    FALSE));
+		  "ignoring %s", result->matched, mg_log_safe(result->entry->dn),
+		  mg_kind_name(result->kind), mg_log_safe(result->ignored));
 }
 
 void mg_lookup_save(struct mg_db *db, struct auth_request *request,
@@ -181,7 +191,9 @@ static void mg_lookup_start(struct mg_db *db, struct auth_request *request,
 					      request->pool, &result)) {
 			e_debug(authdb_event(request), "custom recipient %s "
 				"from memory (search base=%s filter=%s)",
-				result.entry->dn, search->base, search->filter);
+				mg_log_safe(result.entry->dn),
+				mg_log_safe(search->base),
+				mg_log_safe(search->filter));
 			auth_request_ref(request);
 			callback(&result, request, context);
 			auth_request_unref(&request);
@@ -196,22 +208,29 @@ static void mg_lookup_start(struct mg_db *db, struct auth_request *request,
 	lreq->context = context;
 	lreq->recipient_cache_key = p_strdup(request->pool, key);
 	e_debug(authdb_event(request), "search base=%s scope=%d filter=%s",
-		search->base, search->scope, search->filter);
+		mg_log_safe(search->base), search->scope,
+		mg_log_safe(search->filter));
 
 	auth_request_ref(request);
 	mg_ldap_search(db->ldap, request->pool, search,
 		       mg_lookup_search_callback, lreq);
 }
 
-static void mg_lookup_fail(struct auth_request *request, const char *error,
-			   mg_lookup_callback_t *callback, void *context)
+/* Answers without a search. */
+static void mg_lookup_answer(struct auth_request *request,
+			     enum mg_lookup_status status, const char *error,
+			     mg_lookup_callback_t *callback, void *context)
 {
 	struct mg_lookup_result result;
 
 	i_zero(&result);
-	result.status = MG_LOOKUP_TEMPFAIL;
+	result.status = status;
 	result.error = error;
+	/* as for an answer from the directory: the callback may drop the
+	   last other reference while its caller still reads the request */
+	auth_request_ref(request);
 	callback(&result, request, context);
+	auth_request_unref(&request);
 }
 
 #undef mg_lookup
@@ -223,15 +242,23 @@ void mg_lookup(struct mg_db *db, struct auth_request *request,
 	string_t *filter = t_str_new(256);
 	const char *base, *error;
 
+	if (!mg_escape_is_log_safe(request->fields.user)) {
+		/* A name with control characters is nobody's: Dovecot
+		   itself would log it as it is once pass_attrs renamed
+		   the user, so it goes no further. */
+		mg_lookup_answer(request, MG_LOOKUP_UNKNOWN, NULL,
+				 callback, context);
+		return;
+	}
 	if (mg_lookup_expand_dn(request, db->config->base, &base, &error) < 0) {
-		mg_lookup_fail(request, t_strdup_printf(
+		mg_lookup_answer(request, MG_LOOKUP_TEMPFAIL, t_strdup_printf(
 			"can't expand base %s: %s", db->config->base, error),
 			callback, context);
 		return;
 	}
 	if (auth_request_var_expand(filter, filter_template, request,
 				    mg_lookup_filter_escape, &error) <= 0) {
-		mg_lookup_fail(request, t_strdup_printf(
+		mg_lookup_answer(request, MG_LOOKUP_TEMPFAIL, t_strdup_printf(
 			"can't expand filter %s: %s", filter_template, error),
 			callback, context);
 		return;

@@ -25,6 +25,10 @@ struct mg_lookup_result {
 	const struct mg_entry *entry;
 	enum mg_kind kind;
 	const char *rule;
+	/* with FOUND among duplicates: how many entries matched and the DNs
+	   of those not chosen (in the request's pool), else 0 and NULL */
+	unsigned int matched;
+	const char *ignored;
 	/* with TEMPFAIL: what went wrong, for the log */
 	const char *error;
 };
@@ -61,6 +65,12 @@ void mg_lookup_dn(struct mg_db *db, struct auth_request *request,
    as an RFC 4514 attribute value. */
 int mg_lookup_expand_dn(struct auth_request *request, const char *template,
 			const char **dn_r, const char **error_r);
+
+/* Warns that the search matched more than one entry, when it did. The
+   passdb calls it only once the password is verified, so that the log of
+   a wrong password does not depend on what the entries are. */
+void mg_lookup_warn_duplicates(struct auth_request *request,
+			       const struct mg_lookup_result *result);
 
 /* Keeps a found entry on request for the userdb of the same login, under
    the request's current user name (after pass_attrs may have changed it).

@@ -17,6 +17,8 @@ struct mg_recipient_cache_node {
 	time_t expires;
 	struct mg_entry *entry;
 	const char *rule;
+	unsigned int matched;
+	const char *ignored;
 };
 
 struct mg_recipient_cache {
@@ -72,6 +74,8 @@ bool mg_recipient_cache_lookup(struct mg_recipient_cache *cache,
 	result_r->kind = MG_KIND_CUSTOM_RECIPIENT;
 	result_r->entry = mg_entry_dup(pool, node->entry);
 	result_r->rule = p_strdup(pool, node->rule);
+	result_r->matched = node->matched;
+	result_r->ignored = p_strdup(pool, node->ignored);
 	return TRUE;
 }
 
@@ -95,6 +99,8 @@ void mg_recipient_cache_store(struct mg_recipient_cache *cache,
 	node->expires = ioloop_time + ttl_secs;
 	node->entry = mg_entry_dup(pool, result->entry);
 	node->rule = p_strdup(pool, result->rule);
+	node->matched = result->matched;
+	node->ignored = p_strdup(pool, result->ignored);
 	hash_table_insert(cache->nodes, node->key, node);
 	DLLIST2_PREPEND(&cache->head, &cache->tail, node);
 	cache->count++;

@@ -3,9 +3,10 @@
    The password is verified before anything about the entry's kind shows:
    a wrong password, or an entry that has none, looks the same whether the
    entry is a mailbox or a custom recipient. Only then is a custom
-   recipient refused, as a failure (OK + nologin + reason) or a temporary
-   failure, as configured. Nothing about a custom recipient stays in the
-   auth cache, so every refusal is decided, and logged, here. */
+   recipient refused, as a failure or a temporary failure, as configured,
+   in the form the asking client honours (mg-refusal.h). Nothing about a
+   custom recipient stays in the auth cache, so every refusal is decided,
+   and logged, here. */
 
 #include "auth-common.h"
 #include "passdb.h"
@@ -18,6 +19,7 @@
 #include "mg-lookup.h"
 #include "mg-refusal.h"
 #include "mg-audit.h"
+#include "mg-chain.h"
 #include "mailbox-guard.h"
 
 struct mg_passdb_module {
@@ -31,8 +33,9 @@ struct mg_passdb_request {
 	/* auth_bind_userdn: the bind came first and verified the password */
 	const char *bound_dn;
 	struct mg_lookup_result lookup;
-	/* the passdb's cache key, for dropping a custom recipient's entry */
-	const char *cache_key;
+	/* this passdb in the request's chain, for dropping a custom
+	   recipient's cache entry once the request has moved on */
+	struct auth_passdb *auth_passdb;
 	verify_plain_callback_t *verify_plain;
 	lookup_credentials_callback_t *lookup_credentials;
 };
@@ -60,7 +63,8 @@ static bool mg_passdb_apply_attrs(struct mg_passdb_request *preq,
 	if (mg_attrmap_apply(&preq->db->pass_attrs, request,
 			     preq->lookup.entry, mg_passdb_set_field, preq,
 			     &error) < 0) {
-		e_error(authdb_event(request), "pass_attrs: %s", error);
+		e_error(authdb_event(request), "pass_attrs: %s",
+			mg_log_safe(error));
 		return FALSE;
 	}
 	mg_lookup_save(preq->db, request, &preq->lookup);
@@ -73,15 +77,22 @@ static bool mg_passdb_is_custom(const struct mg_passdb_request *preq)
 		preq->lookup.kind == MG_KIND_CUSTOM_RECIPIENT;
 }
 
-/* Answers. The caller holds a reference to request, so it outlives the
-   callback and the custom recipient's cache entry can go after it. */
+/* Answers. The request (and preq in its pool) is kept alive across the
+   callback, which may be its last user, so that a custom recipient's
+   cache entry can go after Dovecot wrote it. */
 static void mg_passdb_finish(struct mg_passdb_request *preq,
 			     struct auth_request *request,
 			     enum passdb_result result)
 {
+	bool custom = mg_passdb_is_custom(preq);
+
+	auth_request_ref(request);
+	if (custom && !preq->db->config->audit_only)
+		mg_refusal_poison(request);
 	preq->verify_plain(result, request);
-	if (mg_passdb_is_custom(preq))
-		mg_refusal_uncache(request, preq->cache_key);
+	if (custom)
+		mg_refusal_uncache(request, preq->auth_passdb);
+	auth_request_unref(&request);
 }
 
 /* The password is right: a mailbox logs in, a custom recipient is
@@ -91,6 +102,8 @@ static void mg_passdb_verified(struct mg_passdb_request *preq,
 {
 	enum passdb_result result = PASSDB_RESULT_OK;
 
+	/* only now: a wrong password's log must not depend on the entries */
+	mg_lookup_warn_duplicates(request, &preq->lookup);
 	mg_audit_validated(preq->db, request, &preq->lookup);
 	if (mg_passdb_is_custom(preq))
 		result = mg_refusal_decide(preq->db, request, &preq->lookup);
@@ -122,7 +135,7 @@ static void mg_passdb_bind_callback(enum mg_ldap_result result,
 		mg_passdb_finish(preq, request, PASSDB_RESULT_PASSWORD_MISMATCH);
 		break;
 	case MG_LDAP_RESULT_TEMPFAIL:
-		e_error(authdb_event(request), "%s", error);
+		e_error(authdb_event(request), "%s", mg_log_safe(error));
 		mg_passdb_finish(preq, request, PASSDB_RESULT_INTERNAL_FAILURE);
 		break;
 	}
@@ -175,7 +188,8 @@ static void mg_passdb_lookup_callback(const struct mg_lookup_result *result,
 	preq->lookup = *result;
 	switch (result->status) {
 	case MG_LOOKUP_TEMPFAIL:
-		e_error(authdb_event(request), "%s", result->error);
+		e_error(authdb_event(request), "%s",
+			mg_log_safe(result->error));
 		mg_audit_other(request, "unknown", "tempfail");
 		mg_passdb_finish(preq, request, PASSDB_RESULT_INTERNAL_FAILURE);
 		return;
@@ -184,7 +198,7 @@ static void mg_passdb_lookup_callback(const struct mg_lookup_result *result,
 			/* The password was right, but what the entry is
 			   can't be told: never let it in unclassified. */
 			e_error(authdb_event(request), "bound as %s but can't "
-				"read that entry", preq->bound_dn);
+				"read that entry", mg_log_safe(preq->bound_dn));
 			mg_passdb_finish(preq, request,
 					 PASSDB_RESULT_INTERNAL_FAILURE);
 			return;
@@ -221,7 +235,8 @@ static void mg_passdb_bind_userdn(struct mg_passdb_request *preq,
 
 	if (mg_lookup_expand_dn(request, preq->db->config->auth_bind_userdn,
 				&dn, &error) < 0) {
-		e_error(authdb_event(request), "auth_bind_userdn: %s", error);
+		e_error(authdb_event(request), "auth_bind_userdn: %s",
+			mg_log_safe(error));
 		mg_passdb_finish(preq, request, PASSDB_RESULT_INTERNAL_FAILURE);
 		return;
 	}
@@ -240,7 +255,7 @@ static void mg_passdb_verify_plain(struct auth_request *request,
 
 	preq = p_new(request->pool, struct mg_passdb_request, 1);
 	preq->db = mg_passdb_db(request);
-	preq->cache_key = request->passdb->cache_key;
+	preq->auth_passdb = request->passdb;
 	preq->verify_plain = callback;
 	if (preq->db->config->auth_bind_userdn != NULL &&
 	    !request->fields.skip_password_check) {
@@ -262,7 +277,8 @@ mg_passdb_credentials_callback(const struct mg_lookup_result *result,
 	preq->lookup = *result;
 	switch (result->status) {
 	case MG_LOOKUP_TEMPFAIL:
-		e_error(authdb_event(request), "%s", result->error);
+		e_error(authdb_event(request), "%s",
+			mg_log_safe(result->error));
 		mg_audit_other(request, "unknown", "tempfail");
 		passdb_result = PASSDB_RESULT_INTERNAL_FAILURE;
 		break;
@@ -276,24 +292,26 @@ mg_passdb_credentials_callback(const struct mg_lookup_result *result,
 			passdb_result = PASSDB_RESULT_INTERNAL_FAILURE;
 			break;
 		}
-		/* The mechanism verifies the password after this, so the
-		   refusal travels with the credentials as nologin, and is
-		   permanent even with custom_recipient_result = tempfail:
-		   a temporary failure given now, before the password is
-		   checked, would tell anyone what the entry is. For the
-		   same reason no audit line is written here. */
+		/* The mechanism verifies the password after this, so a
+		   custom recipient fails as a wrong password does, even
+		   with custom_recipient_result = tempfail: any other answer
+		   given now, before the password is checked, would tell
+		   anyone what the entry is. For the same reason no audit
+		   line is written here. */
 		if (mg_passdb_is_custom(preq))
-			mg_refusal_mark_credentials(preq->db, request);
+			mg_refusal_credentials(preq->db, request);
 		if (request->passdb_password != NULL) {
 			password = t_strdup(request->passdb_password);
 			scheme = password_get_scheme(&password);
 		}
 		break;
 	}
+	auth_request_ref(request);
 	passdb_handle_credentials(passdb_result, password, scheme,
 				  preq->lookup_credentials, request);
 	if (mg_passdb_is_custom(preq))
-		mg_refusal_uncache(request, preq->cache_key);
+		mg_refusal_uncache(request, preq->auth_passdb);
+	auth_request_unref(&request);
 }
 
 static void
@@ -304,7 +322,7 @@ mg_passdb_lookup_credentials(struct auth_request *request,
 
 	preq = p_new(request->pool, struct mg_passdb_request, 1);
 	preq->db = mg_passdb_db(request);
-	preq->cache_key = request->passdb->cache_key;
+	preq->auth_passdb = request->passdb;
 	preq->lookup_credentials = callback;
 	mg_lookup(preq->db, request, preq->db->config->pass_filter,
 		  mg_passdb_credentials_callback, preq);
@@ -326,6 +344,11 @@ static struct passdb_module *mg_passdb_preinit(pool_t pool, const char *args)
 	return &module->module;
 }
 
+static void mg_passdb_init(struct passdb_module *module)
+{
+	mg_chain_check(module);
+}
+
 static void mg_passdb_deinit(struct passdb_module *_module)
 {
 	struct mg_passdb_module *module = (struct mg_passdb_module *)_module;
@@ -336,6 +359,7 @@ static void mg_passdb_deinit(struct passdb_module *_module)
 struct passdb_module_interface passdb_mailbox_guard = {
 	.name = "mailbox_guard",
 	.preinit = mg_passdb_preinit,
+	.init = mg_passdb_init,
 	.deinit = mg_passdb_deinit,
 	.verify_plain = mg_passdb_verify_plain,
 	.lookup_credentials = mg_passdb_lookup_credentials,

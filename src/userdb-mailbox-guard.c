@@ -12,6 +12,7 @@
 #include "mg-ldap.h"
 #include "mg-db.h"
 #include "mg-lookup.h"
+#include "mg-audit.h"
 #include "mailbox-guard.h"
 
 struct mg_userdb_module {
@@ -58,7 +59,8 @@ mg_userdb_result(struct mg_db *db, struct auth_request *request,
 
 	switch (result->status) {
 	case MG_LOOKUP_TEMPFAIL:
-		e_error(authdb_event(request), "%s", result->error);
+		e_error(authdb_event(request), "%s",
+			mg_log_safe(result->error));
 		return USERDB_RESULT_INTERNAL_FAILURE;
 	case MG_LOOKUP_UNKNOWN:
 		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
@@ -70,12 +72,12 @@ mg_userdb_result(struct mg_db *db, struct auth_request *request,
 		if (!db->config->audit_only || !during_login) {
 			e_info(authdb_event(request), "%s is a custom "
 			       "recipient (rule %s): no mailbox here",
-			       result->entry->dn, result->rule);
+			       mg_log_safe(result->entry->dn), result->rule);
 			return USERDB_RESULT_USER_UNKNOWN;
 		}
 		e_info(authdb_event(request), "%s is a custom recipient "
 		       "(rule %s), served anyway: audit_only = yes",
-		       result->entry->dn, result->rule);
+		       mg_log_safe(result->entry->dn), result->rule);
 	}
 	auth_request_init_userdb_reply(request, TRUE);
 	if (mg_attrmap_apply(&db->user_attrs, request, result->entry,
@@ -90,6 +92,7 @@ static void mg_userdb_lookup_callback(const struct mg_lookup_result *result,
 				      struct auth_request *request,
 				      struct mg_userdb_request *ureq)
 {
+	mg_lookup_warn_duplicates(request, result);
 	ureq->callback(mg_userdb_result(ureq->db, request, result, FALSE),
 		       request);
 }
@@ -105,7 +108,7 @@ static void mg_userdb_lookup(struct auth_request *request,
 	if (saved != NULL) {
 		e_debug(authdb_event(request),
 			"using the entry the passdb found: %s",
-			saved->entry->dn);
+			mg_log_safe(saved->entry->dn));
 		callback(mg_userdb_result(db, request, saved, TRUE), request);
 		return;
 	}

@@ -74,29 +74,40 @@ const char *mg_kind_name(enum mg_kind kind)
 	return kind == MG_KIND_MAILBOX ? "mailbox" : "custom_recipient";
 }
 
-static void classifier_add_attr(struct mg_classifier *classifier,
-				const char *attr)
+/* An attribute that is not asked for by name is not returned, and the
+   rule naming it would quietly never match: past the bound is an error. */
+static bool classifier_add_attr(struct mg_classifier *classifier,
+				const char *attr, struct mg_error *error_r)
 {
 	size_t i;
 
 	for (i = 0; classifier->attrs[i] != NULL; i++) {
 		if (strcasecmp(classifier->attrs[i], attr) == 0)
-			return;
+			return true;
 	}
-	/* Past the bound the attribute is still evaluated, only not asked
-	   for by name; 64 distinct attributes is beyond any real filter. */
-	if (i < MG_CLASSIFY_MAX_ATTRS)
-		classifier->attrs[i] = attr;
+	if (i == MG_CLASSIFY_MAX_ATTRS) {
+		mg_error_set(error_r, "custom_recipient_match and "
+			     "mailbox_match read more than %d attributes "
+			     "(%s is one too many)", MG_CLASSIFY_MAX_ATTRS,
+			     attr);
+		return false;
+	}
+	classifier->attrs[i] = attr;
+	return true;
 }
 
-static void classifier_add_filter_attrs(struct mg_classifier *classifier,
-					const struct mg_filter *filter)
+static bool classifier_add_filter_attrs(struct mg_classifier *classifier,
+					const struct mg_filter *filter,
+					struct mg_error *error_r)
 {
 	if (filter == NULL)
-		return;
+		return true;
 	for (const char *const *attr = mg_filter_attrs(filter);
-	     *attr != NULL; attr++)
-		classifier_add_attr(classifier, *attr);
+	     *attr != NULL; attr++) {
+		if (!classifier_add_attr(classifier, *attr, error_r))
+			return false;
+	}
+	return true;
 }
 
 static bool classifier_parse(const char *what, const char *text,
@@ -108,6 +119,13 @@ static bool classifier_parse(const char *what, const char *text,
 	*filter_r = mg_filter_parse(text, &error);
 	if (*filter_r == NULL) {
 		mg_error_set(error_r, "%s: %s", what, error.message);
+		return false;
+	}
+	/* a leaf the local matcher would judge differently from the server
+	   could let a custom recipient in: refuse the filter */
+	if (!mg_filter_check_local(*filter_r, &error)) {
+		mg_error_set(error_r, "%s: filter not evaluated locally: %s",
+			     what, error.message);
 		return false;
 	}
 	return true;
@@ -127,7 +145,9 @@ mg_classifier_new(enum mg_profile profile, const char *custom_text,
 		return NULL;
 	}
 	if ((custom != NULL &&
-	     !classifier_parse("custom_recipient_match", custom,
+	     !classifier_parse(custom_text != NULL ?
+			       "custom_recipient_match" : "recipient_profile",
+			       custom,
 			       &classifier->custom, error_r)) ||
 	    (mailbox_text != NULL &&
 	     !classifier_parse("mailbox_match", mailbox_text,
@@ -147,11 +167,20 @@ mg_classifier_new(enum mg_profile profile, const char *custom_text,
 		classifier->not_mailbox_rule[0] = '!';
 		strcpy(classifier->not_mailbox_rule + 1, text);
 	}
-	classifier_add_filter_attrs(classifier, classifier->custom);
-	classifier_add_filter_attrs(classifier, classifier->mailbox);
+	if (!classifier_add_filter_attrs(classifier, classifier->custom,
+					 error_r) ||
+	    !classifier_add_filter_attrs(classifier, classifier->mailbox,
+					 error_r)) {
+		mg_classifier_free(&classifier);
+		return NULL;
+	}
 	for (const char *const *attr = profile_defs[profile].extra_attrs;
-	     *attr != NULL; attr++)
-		classifier_add_attr(classifier, *attr);
+	     *attr != NULL; attr++) {
+		if (!classifier_add_attr(classifier, *attr, error_r)) {
+			mg_classifier_free(&classifier);
+			return NULL;
+		}
+	}
 	return classifier;
 }
 

@@ -10,7 +10,10 @@
 
 enum mg_config_type {
 	MG_CONFIG_STRING,
+	/* sent to the server: syntax only */
 	MG_CONFIG_FILTER,
+	/* evaluated by the local matcher */
+	MG_CONFIG_LOCAL_FILTER,
 	MG_CONFIG_URIS,
 	MG_CONFIG_BOOL,
 	MG_CONFIG_COUNT,
@@ -55,8 +58,8 @@ static const struct mg_config_key config_keys[] = {
 	KEY(sasl_mech, MG_CONFIG_STRING),
 	KEY(sasl_authz_id, MG_CONFIG_STRING),
 	KEY(recipient_profile, MG_CONFIG_PROFILE),
-	KEY(custom_recipient_match, MG_CONFIG_FILTER),
-	KEY(mailbox_match, MG_CONFIG_FILTER),
+	KEY(custom_recipient_match, MG_CONFIG_LOCAL_FILTER),
+	KEY(mailbox_match, MG_CONFIG_LOCAL_FILTER),
 	KEY(custom_recipient_result, MG_CONFIG_REFUSAL),
 	KEY(custom_recipient_reason, MG_CONFIG_STRING),
 	KEY(exchange_events, MG_CONFIG_BOOL),
@@ -216,11 +219,12 @@ static bool validate_uris(const char *value, struct mg_error *error_r)
 	return true;
 }
 
-static bool validate_filter(const char *key, const char *value,
+static bool validate_filter(const char *key, const char *value, bool local,
 			    struct mg_error *error_r)
 {
 	struct mg_error error;
 	struct mg_filter *filter;
+	bool ret = true;
 
 	filter = mg_filter_parse(value, &error);
 	if (filter == NULL) {
@@ -228,8 +232,13 @@ static bool validate_filter(const char *key, const char *value,
 			     key, error.message);
 		return false;
 	}
+	if (local && !mg_filter_check_local(filter, &error)) {
+		mg_error_set(error_r, "%s: filter not evaluated locally: %s",
+			     key, error.message);
+		ret = false;
+	}
 	mg_filter_free(&filter);
-	return true;
+	return ret;
 }
 
 static bool set_string(char **field, const char *value,
@@ -254,7 +263,10 @@ static bool config_set_typed(struct mg_config *config,
 
 	switch (key->type) {
 	case MG_CONFIG_FILTER:
-		if (!validate_filter(key->name, value, error_r))
+	case MG_CONFIG_LOCAL_FILTER:
+		if (!validate_filter(key->name, value,
+				     key->type == MG_CONFIG_LOCAL_FILTER,
+				     error_r))
 			return false;
 		return set_string(field, value, error_r);
 	case MG_CONFIG_URIS:
@@ -383,6 +395,7 @@ void mg_config_free(struct mg_config **_config)
 
 		if (key->type == MG_CONFIG_STRING ||
 		    key->type == MG_CONFIG_FILTER ||
+		    key->type == MG_CONFIG_LOCAL_FILTER ||
 		    key->type == MG_CONFIG_URIS)
 			free(*(char **)((char *)config + key->offset));
 	}
@@ -474,10 +487,15 @@ bool mg_config_finish(struct mg_config *config, struct mg_error *error_r)
 		mg_error_set(error_r, "dnpass is set but dn is not");
 		return false;
 	}
-	/* a DN without a password is an unauthenticated bind, which servers
-	   answer as anonymous: almost certainly not what was meant */
+	/* a DN without a password (or with an empty one) is an
+	   unauthenticated bind, which servers answer as anonymous: almost
+	   certainly not what was meant */
 	if (config->dn != NULL && config->dnpass == NULL) {
 		mg_error_set(error_r, "dn is set but dnpass is not");
+		return false;
+	}
+	if (config->dn != NULL && config->dnpass[0] == '\0') {
+		mg_error_set(error_r, "dn is set but dnpass is empty");
 		return false;
 	}
 	if (!config_check_tls_sasl(config, error_r))

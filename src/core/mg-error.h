@@ -5,7 +5,7 @@
    messages: the caller owns one of these (usually on the stack) and copies
    the text out if it must outlive the call. */
 
-#define MG_ERROR_MAX 256
+#define MG_ERROR_MAX 1024
 
 struct mg_error {
 	char message[MG_ERROR_MAX];

@@ -2,9 +2,11 @@
 #define MG_ESCAPE_H
 
 /* Escaping of untrusted text (user names, mostly) before it is put into an
-   LDAP search filter or a DN. Nothing here allocates: the caller passes an
-   output buffer of at least MG_ESCAPE_BUFSIZE(len) bytes. */
+   LDAP search filter, a DN or a log line. Nothing here allocates: the
+   caller passes an output buffer of at least MG_ESCAPE_BUFSIZE(len) bytes,
+   or the text to clean in place. */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define MG_ESCAPE_BUFSIZE(len) ((len) * 3 + 1)
@@ -20,5 +22,14 @@ size_t mg_escape_filter_value(const char *src, size_t len, char *dst);
    NUL, control bytes and bytes from 0x7f up become \XX.
    Returns the length written, not counting the terminating NUL. */
 size_t mg_escape_dn_value(const char *src, size_t len, char *dst);
+
+/* Makes text that came from a client or a directory safe to put into a
+   log line, in place: control characters (C0, DEL, C1, U+2028, U+2029),
+   which could end the line and start a forged one, and bytes that are not
+   valid UTF-8 each become '?'. Returns the new length (never longer). */
+size_t mg_escape_log_text(char *text);
+
+/* Whether mg_escape_log_text() would leave text as it is. */
+bool mg_escape_is_log_safe(const char *text);
 
 #endif

@@ -1,19 +1,29 @@
 #ifndef MG_FILTER_H
 #define MG_FILTER_H
 
-/* RFC 4515 search filters, parsed once at start and evaluated locally
-   against an entry the LDAP search already returned. This is how an entry
-   is classified without a second search.
+/* RFC 4515 search filters: parsed and syntax-checked for the filters
+   sent to the server, and evaluated locally against an entry the LDAP
+   search already returned, which is how an entry is classified without a
+   second search.
 
-   Supported: (&...) (|...) (!...), equality (attr=value, case-insensitive
-   ASCII compare of attribute names and values), presence (attr=*),
-   substrings (attr=a*b*c, case-insensitive), ordering (attr>=v, attr<=v:
-   compared as integers when both sides are decimal integers, else
-   case-insensitively as strings), approximate (attr~=v, treated as
-   equality). Values may carry \XX escapes. Attribute options (;binary) and
-   extensible matches (attr:rule:=v) are rejected with an error that says
-   so. A filter without the outer parentheses (objectClass=x given as
-   objectClass=x) is accepted, as OpenLDAP's tools accept it. */
+   mg_filter_parse() takes all of RFC 4515: (&...) (|...) (!...),
+   equality, presence, substrings, ordering, approximate and extensible
+   matches (attr:dn:rule:=value, any matching rule), attribute options
+   (cn;lang-en), \XX escapes. A filter without the outer parentheses
+   (objectClass=x given as objectClass=x) is accepted, as OpenLDAP's tools
+   accept it.
+
+   mg_filter_check_local() then decides whether the local matcher evaluates
+   the filter exactly as a server would, and refuses it otherwise, saying
+   why and what to write instead. It knows the attributes of mg-schema's
+   table: each must be written by the name the directory returns (not an
+   alias or an OID), and each value must be valid for the attribute's
+   rules: strings (caseIgnore, caseExact, with RFC 4518's insignificant
+   spaces, printable ASCII only), integers (integerMatch, ordering, AD's
+   bit AND and bit OR rules), DNs (distinguishedNameMatch), booleans,
+   object classes (with the built-in class hierarchy). Refused: other
+   attributes, ~=, ordering of strings, substrings where the attribute has
+   no substrings rule, :dn, other matching rules, attribute options. */
 
 #include <stdbool.h>
 #include "mg-error.h"
@@ -28,7 +38,15 @@ struct mg_filter;
 struct mg_filter *mg_filter_parse(const char *text, struct mg_error *error_r);
 void mg_filter_free(struct mg_filter **filter);
 
-/* Evaluates the filter against entry. When it matches and rule_r is not
+/* Checks that the filter can be evaluated locally exactly as a server
+   would evaluate it, and prepares it for mg_filter_match(). Returns false
+   with error_r filled ("LEAF: why: what to write instead") otherwise; the
+   filter is then of no use but to be freed. Checking twice is harmless. */
+bool mg_filter_check_local(struct mg_filter *filter,
+			   struct mg_error *error_r);
+
+/* Evaluates the filter against entry; a filter that has not passed
+   mg_filter_check_local() matches nothing. When it matches and rule_r is not
    NULL, *rule_r is set to the canonical text of the smallest sub-filter
    that explains the match: for an OR, the rule of its first matching
    branch; for an AND, a NOT or a leaf, its own text. *rule_r points into

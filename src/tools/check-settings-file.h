@@ -1,15 +1,16 @@
 #ifndef CHECK_SETTINGS_FILE_H
 #define CHECK_SETTINGS_FILE_H
 
-/* Reads a mailbox_guard settings file the way the plugin sees it (the
-   syntax of dovecot-ldap.conf.ext) and has the core validate every
-   setting, so the tool accepts and refuses exactly what the plugin does. */
+/* Loads a mailbox_guard settings file with the plugin's own loader
+   (src/core/mg-config-file.h): the same reader, the same checks of who can
+   change each file, the same validation, so the tool accepts and refuses
+   exactly what the plugin does. Its warnings go to stderr. */
 
 struct mg_config;
 
 /* Returns the finished config, or NULL with *error_r (g_free() it) set to
-   "FILE line N: message" or "FILE: message". No message ever quotes a
-   line of the file, which may hold dnpass. */
+   "Error in configuration file FILE line N: message" or without the line.
+   No message ever quotes a line of the file, which may hold dnpass. */
 struct mg_config *check_settings_read(const char *path, char **error_r);
 
 #endif

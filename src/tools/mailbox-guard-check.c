@@ -14,6 +14,7 @@
 #include "check-lookup.h"
 #include "check-pass-attrs.h"
 #include "check-settings-file.h"
+#include "check-username.h"
 #include "check-verdict.h"
 
 #define DEFAULT_SETTINGS_PATH "/etc/dovecot/mailbox-guard.conf"
@@ -32,7 +33,9 @@ struct check_options {
 	char *settings_path;
 	char *remote_ip;
 	char *master_user;
+	char *dovecot_conf;
 	gboolean json;
+	/* as given, then as Dovecot hands it to the passdb */
 	const char *user;
 };
 
@@ -57,6 +60,8 @@ struct check_run {
 	struct check_pass_attrs *pass_attrs;
 	struct check_ldap *ldap;
 	struct check_service services[SERVICE_COUNT];
+	/* what Dovecot makes of the given name, and a word about it */
+	struct check_username username;
 };
 
 static bool parse_options(int argc, char **argv, struct check_options *opts_r,
@@ -71,6 +76,10 @@ static bool parse_options(int argc, char **argv, struct check_options *opts_r,
 		  "The client's address (default 127.0.0.1)", "ADDR" },
 		{ "master", 0, 0, G_OPTION_ARG_STRING, &opts_r->master_user,
 		  "Check a delegate logon by master user MASTER", "MASTER" },
+		{ "dovecot-conf", 0, 0, G_OPTION_ARG_FILENAME,
+		  &opts_r->dovecot_conf,
+		  "The dovecot.conf whose auth_username_* settings apply "
+		  "(default: doveconf's; \"\" for none)", "CONF" },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &opts_r->json,
 		  "Print one JSON object", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
@@ -123,6 +132,13 @@ static bool run_setup(struct check_run *run, char **error_r)
 					   run->options.remote_ip);
 		return false;
 	}
+	if (!check_username_fix(run->options.dovecot_conf, run->options.user,
+				&run->username, error_r))
+		return false;
+	if (run->username.note != NULL)
+		fprintf(stderr, "mailbox-guard-check: note: %s\n",
+			run->username.note);
+	run->options.user = run->username.user;
 	run->config = check_settings_read(run->options.settings_path, error_r);
 	if (run->config == NULL)
 		return false;
@@ -339,6 +355,7 @@ static void print_json(const struct check_run *run, int status)
 	GString *out = g_string_new("{");
 
 	json_member(out, "user", run->options.user);
+	json_member(out, "user_note", run->username.note);
 	json_member(out, "master_user", run->options.master_user);
 	json_member(out, "remote_ip", run->addr);
 	json_member(out, "settings", run->options.settings_path);
@@ -387,6 +404,9 @@ static void run_free(struct check_run *run)
 	g_free(run->options.settings_path);
 	g_free(run->options.remote_ip);
 	g_free(run->options.master_user);
+	g_free(run->options.dovecot_conf);
+	g_free(run->username.user);
+	g_free(run->username.note);
 }
 
 static bool run_check(struct check_run *run, char **error_r)

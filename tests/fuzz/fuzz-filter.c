@@ -1,7 +1,8 @@
 /* Fuzz target: the RFC 4515 filter parser and the local matcher.
 
-   Any input: parsing either fails with an error message, or succeeds and
-   then
+   Any input: parsing either fails with an error message, or succeeds;
+   then the check for local evaluation either refuses it with a message
+   (and so does a classifier given it), or passes and then
    - the canonical text (mg_filter_text) parses again to the same text and
      the same attribute list, and both filters decide the same on a fixed
      entry, with the same rule;
@@ -25,6 +26,38 @@ static void check_error(const struct mg_error *error)
 
 	FUZZ_ASSERT(len < sizeof(error->message));
 	FUZZ_ASSERT(strncmp(error->message, "filter: ", 8) == 0);
+}
+
+/* Parses a text the local matcher accepted in another form. */
+static struct mg_filter *parse_checked(const char *text)
+{
+	struct mg_error error;
+	struct mg_filter *filter = mg_filter_parse(text, &error);
+
+	if (filter != NULL && !mg_filter_check_local(filter, &error))
+		mg_filter_free(&filter);
+	return filter;
+}
+
+static void check_local_refused(const char *text,
+				const struct mg_error *error)
+{
+	struct mg_classifier *classifier;
+	struct mg_error class_error;
+	size_t len = strnlen(error->message, sizeof(error->message));
+
+	FUZZ_ASSERT(len > 0 && len < sizeof(error->message));
+	if (strlen(text) > FUZZ_FILTER_MAX_LENGTH)
+		return;
+	classifier = mg_classifier_new(MG_PROFILE_AD, text, NULL,
+				       &class_error);
+	FUZZ_ASSERT(classifier == NULL);
+	FUZZ_ASSERT(strncmp(class_error.message, "custom_recipient_match: ",
+			    24) == 0);
+	classifier = mg_classifier_new(MG_PROFILE_NONE, NULL, text,
+				       &class_error);
+	FUZZ_ASSERT(classifier == NULL);
+	FUZZ_ASSERT(strncmp(class_error.message, "mailbox_match: ", 15) == 0);
 }
 
 static void check_attrs_equal(const struct mg_filter *a,
@@ -78,7 +111,8 @@ static void check_rule_matches(const char *rule,
 
 	if (strlen(rule) > FUZZ_FILTER_MAX_LENGTH)
 		return;
-	sub = mg_filter_parse(rule, &error);
+	(void)error;
+	sub = parse_checked(rule);
 	FUZZ_ASSERT(sub != NULL);
 	FUZZ_ASSERT(strcmp(mg_filter_text(sub), rule) == 0);
 	FUZZ_ASSERT(match(sub, view, &sub_rule));
@@ -103,6 +137,7 @@ static void check_negation(const char *text, bool matched,
 	not = mg_filter_parse(not_text, &error);
 	/* one more level may pass the depth limit */
 	if (not != NULL) {
+		FUZZ_ASSERT(mg_filter_check_local(not, &error));
 		FUZZ_ASSERT(strcmp(mg_filter_text(not), not_text) == 0);
 		FUZZ_ASSERT(match(not, view, &rule) == !matched);
 		if (!matched)
@@ -171,13 +206,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(text != NULL && text[0] == '(');
 	FUZZ_ASSERT(text[strlen(text) - 1] == ')');
 	check_attrs(filter);
+	/* unchecked, nothing matches */
+	FUZZ_ASSERT(!mg_filter_match(filter, &view, NULL));
+	if (!mg_filter_check_local(filter, &error)) {
+		check_local_refused(text, &error);
+		mg_filter_free(&filter);
+		free(input);
+		return 0;
+	}
 
 	matched = match(filter, &view, &rule);
 	if (matched)
 		check_rule_matches(rule, &view);
 
 	if (strlen(text) <= FUZZ_FILTER_MAX_LENGTH) {
-		again = mg_filter_parse(text, &error);
+		again = parse_checked(text);
 		FUZZ_ASSERT(again != NULL);
 		FUZZ_ASSERT(strcmp(mg_filter_text(again), text) == 0);
 		check_attrs_equal(filter, again);

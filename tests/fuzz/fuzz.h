@@ -105,6 +105,14 @@ static const struct fuzz_attr fuzz_fixed_attrs[] __attribute__((unused)) = {
 	{ "msExchRecipientTypeDetails", FUZZ_VALUES("2147483648") },
 	{ "description", FUZZ_VALUES("caf\xc3\xa9 (*) \\ \x7f") },
 	{ "empty", FUZZ_VALUES("") },
+	{ "sn", FUZZ_VALUES("   Example   Alice  ") },
+	{ "objectCategory", FUZZ_VALUES("CN=Person,CN=Schema,"
+					 "CN=Configuration,DC=example,DC=org") },
+	{ "homeMDB", FUZZ_VALUES("CN=Mailbox DB\\, 1 ,CN=Databases,"
+				 "DC=example,DC=org", "cn=x+uid=y") },
+	{ "userAccountControl", FUZZ_VALUES("514") },
+	{ "mailEnabled", FUZZ_VALUES("TRUE") },
+	{ "homeDirectory", FUZZ_VALUES("/home/Alice") },
 	{ "2.5.4.3", FUZZ_VALUES("by oid") },
 };
 

@@ -86,9 +86,9 @@ def run_tool(*args):
     return r.returncode, r.stdout, r.stderr
 
 
-def ask(settings_path, login, addr):
+def ask(settings_path, login, addr, dovecot_conf=""):
     rc, out, err = run_tool("-c", settings_path, "--remote-ip", addr,
-                            "--json", login)
+                            "--dovecot-conf", dovecot_conf, "--json", login)
     assert out, f"no output (exit {rc}): {err}"
     return rc, json.loads(out)
 
@@ -182,7 +182,8 @@ def check_against(obs, login, want_rc):
     address) and compares with what that login got."""
     for service in ("imap", "pop3"):
         addr, real = obs.replies[(login, service)]
-        rc, got = ask(obs.settings_path, login, addr)
+        rc, got = ask(obs.settings_path, login, addr,
+                      obs.dovecot.conf_path)
         where = f"{service} login as {login} from {addr}"
         assert rc == want_rc, f"{where}: exit {rc}, {got}"
         assert got["exit_status"] == rc
@@ -285,3 +286,104 @@ def test_bad_remote_ip(tool, tmp_path):
     rc, out, err = run_tool("-c", path, "--remote-ip", "not-an-ip", "alice")
     assert rc == 3
     assert "--remote-ip" in err
+
+
+# --- the name Dovecot hands the passdb ---------------------------------------
+
+@pytest.mark.plugin
+def test_tool_checks_the_name_dovecot_gives_the_passdb(tool):
+    """auth_username_format = %Ln: the login 'Alice@Elsewhere.Test' reaches
+    the plugin as 'alice', a mailbox; the tool, reading the same
+    dovecot.conf, checks 'alice' and says so."""
+    if mgsetup.standin():
+        pytest.skip(mgsetup.skip_reason())
+    login = "Alice@Elsewhere.Test"
+    with Sandbox(prefix="mgckname") as sb:
+        _, dc = mgsetup.guard_setup(
+            sb, ad_tree, dovecot_settings={"auth_username_format": "%Ln"})
+        assert dc.imap_login(login, pw("alice")).ok
+        rc, out, err = run_tool("-c", dc.auth_dbs[0].args, "--dovecot-conf",
+                                dc.conf_path, "--json", login)
+        assert rc == EXIT_MAILBOX, err
+        got = json.loads(out)
+        assert got["user"] == "alice"
+        assert "Dovecot gives the passdb 'alice', not " \
+               "'Alice@Elsewhere.Test'" in got["user_note"]
+        assert got["user_note"] in err
+
+
+def test_tool_says_when_it_cannot_reproduce_the_name(tool, tmp_path):
+    conf = tmp_path / "dovecot.conf"
+    conf.write_text("auth_username_format = %n.%d\n")
+    path = write(tmp_path, "uris = ldap://127.0.0.1:1\nbase = dc=x\n")
+    rc, out, err = run_tool("-c", path, "--dovecot-conf", str(conf), "a@b")
+    assert "auth_username_format = %n.%d changes the name in a way this " \
+           "tool does not reproduce" in err
+
+
+def test_tool_refuses_a_name_dovecot_refuses(tool, tmp_path):
+    conf = tmp_path / "dovecot.conf"
+    conf.write_text("auth_username_translation = +x\n")
+    path = write(tmp_path, "uris = ldap://127.0.0.1:1\nbase = dc=x\n")
+    rc, out, err = run_tool("-c", path, "--dovecot-conf", str(conf),
+                            "--json", "a+b c")
+    assert rc == EXIT_ERROR
+    assert "character 0x20 is not in auth_username_chars" in \
+        json.loads(out)["error"]
+
+
+# --- the settings file as the plugin reads it ---------------------------------
+
+def test_settings_continuation_as_dovecot_joins(tool, tmp_path):
+    """Dovecot's reader skips a comment line inside a continued line and
+    cuts each physical line at its own comment."""
+    path = write(tmp_path,
+                 'uris = ldap://127.0.0.1:1 \\\n'
+                 '# the second server:\n'
+                 '\n'
+                 '       ldap://127.0.0.1:2\n'
+                 'base = dc=x # a comment \\\n'
+                 'request_timeout = 500ms\n')
+    rc, out, err = run_tool("-c", path, "--dovecot-conf", "", "--json",
+                            "alice")
+    assert rc == 3
+    got = json.loads(out)
+    assert "ldap://127.0.0.1:1: " in got["error"]
+    assert "ldap://127.0.0.1:2: " in got["error"]
+
+
+@pytest.mark.parametrize("mode,owner,words", [
+    (0o620, 0, "the file is writable by its group"),
+    (0o600, 65534, "the file is owned by uid 65534, not root"),
+])
+def test_tool_refuses_a_changeable_settings_file(tool, tmp_path, mode, owner,
+                                                words):
+    path = write(tmp_path, "uris = ldap://127.0.0.1:1\n!include inc.conf\n")
+    inc = tmp_path / "inc.conf"
+    inc.write_text("base = dc=x\n")
+    os.chmod(inc, 0o600)
+    for target, where in ((path, f"Error in configuration file {path}: "),
+                          (str(inc), f"Error in configuration file {path} "
+                                     f"line 2: included file {inc}: ")):
+        os.chmod(target, mode)
+        os.chown(target, owner, -1)
+        rc, out, err = run_tool("-c", path, "--dovecot-conf", "", "alice")
+        assert rc == 3
+        assert where + words in err, err
+        os.chmod(target, 0o600)
+        os.chown(target, 0, -1)
+
+
+def test_tool_empty_dnpass_and_readable_dnpass(tool, tmp_path):
+    path = write(tmp_path, "uris = ldap://127.0.0.1:1\nbase = dc=x\n"
+                           "dn = cn=svc,dc=x\ndnpass = \"\"\n")
+    rc, out, err = run_tool("-c", path, "--dovecot-conf", "", "alice")
+    assert rc == 3
+    assert f"Error in configuration file {path} line 4: dnpass is empty " \
+           "but dn is set" in err
+    path = write(tmp_path, "uris = ldap://127.0.0.1:1\nbase = dc=x\n"
+                           "dn = cn=svc,dc=x\ndnpass = s\n")
+    os.chmod(path, 0o640)
+    rc, out, err = run_tool("-c", path, "--dovecot-conf", "", "alice")
+    assert f"warning: {path} holds dnpass but is readable by its group " \
+           "(chmod go-r)" in err

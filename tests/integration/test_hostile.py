@@ -299,14 +299,15 @@ def test_passwords_never_logged():
         assert not leaked, leaked
 
 
-# --- dnpass in a file everybody can read -------------------------------------------
+# --- dnpass in a file others can read -------------------------------------------
 
-WARNING = "holds dnpass but is readable by every user (chmod o-r)"
+WARNING = "holds dnpass but is readable by "
 
 
-@pytest.mark.parametrize("mode,warned", [(0o644, True), (0o640, False),
-                                         (0o600, False)])
-def test_world_readable_dnpass_is_warned(mode, warned):
+@pytest.mark.parametrize("mode,warned", [(0o644, "every user"),
+                                         (0o640, "its group"),
+                                         (0o600, None)])
+def test_readable_dnpass_is_warned(mode, warned):
     if not mgsetup.plugin_available() or mgsetup.standin():
         pytest.skip(mgsetup.skip_reason())
     with Sandbox(prefix="mgw") as sb:
@@ -325,6 +326,7 @@ def test_world_readable_dnpass_is_warned(mode, warned):
         if warned:
             assert lines and path in lines[0] and "Warning" in lines[0], \
                 dc.log_text()[-2000:]
+            assert f"{WARNING}{warned} (chmod go-r)" in lines[0], lines[0]
         else:
             assert not lines, lines
         # the file's mode is the admin's: the plugin never changes it

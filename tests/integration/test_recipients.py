@@ -293,11 +293,16 @@ def plain_setup(make):
 
 @pytest.mark.parametrize("service", ["imap", "pop3", "submission", "sieve"])
 def test_refused_for_every_service(plain_setup, service):
-    """The refusal is in the passdb answer itself (nologin + reason), which
-    every login service honours."""
+    """A login process (doveadm auth login speaks as one) gets the refusal
+    as nologin + reason, which every *-login process honours; the same
+    service asked on the auth-client socket (Postfix, Exim, doveadm auth
+    test) gets a real failure."""
     dc = plain_setup[1]
+    rc, out = dc.doveadm_auth_login(PARTNER.login, PARTNER.password, service)
+    assert rc == 77 and "nologin" in out and "reason=" in out, out
     rc, out = dc.doveadm_auth_test(PARTNER.login, PARTNER.password, service)
-    assert "nologin" in out and "reason=" in out, out
+    assert rc == 77 and "auth failed" in out, out
+    assert "code=user_disabled" in out and "reason=" in out, out
     rc, out = dc.doveadm_auth_test(ALICE.login, ALICE.password, service)
     assert rc == 0 and "nologin" not in out, out
 

@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <string.h>
 #include "mg-classify.h"
+#include "mg-schema.h"
 
 /* An entry written as "attr=value" strings; attribute names compare
    case-insensitively, as LDAP's do. */
@@ -273,10 +274,51 @@ static void test_choose(void)
 	mg_classifier_free(&classifier);
 }
 
+static void test_too_many_attributes(void)
+{
+	GString *filter = g_string_new("(|");
+	struct mg_classifier *classifier;
+	struct mg_error error;
+	unsigned int count = mg_schema_attr_count();
+
+	/* Only the attributes the local matcher knows may be named, and
+	   all of them together still fit in what a search asks for: the
+	   bound cannot be passed while the table stays within it. */
+	g_assert_cmpuint(count, <=, 64);
+	for (unsigned int i = 0; i < count; i++)
+		g_string_append_printf(filter, "(%s=*)",
+				       mg_schema_attr_get(i)->name);
+	g_string_append(filter, ")");
+	classifier = mg_classifier_new(MG_PROFILE_EXCHANGE55, filter->str,
+				       filter->str, &error);
+	if (classifier == NULL)
+		g_error("%s", error.message);
+	for (unsigned int i = 0; i < count; i++) {
+		g_assert_cmpstr(mg_classifier_attrs(classifier)[i], ==,
+				mg_schema_attr_get(i)->name);
+	}
+	g_assert_null(mg_classifier_attrs(classifier)[count]);
+	mg_classifier_free(&classifier);
+
+	/* 65 made-up attributes: refused, by the first one */
+	g_string_assign(filter, "(|");
+	for (unsigned int i = 0; i <= 64; i++)
+		g_string_append_printf(filter, "(attr%u=x)", i);
+	g_string_append(filter, ")");
+	classifier = mg_classifier_new(MG_PROFILE_NONE, filter->str, NULL,
+				       &error);
+	g_assert_null(classifier);
+	g_assert_nonnull(strstr(error.message, "(attr0=x): attr0 is not "
+				"among the attributes"));
+	g_string_free(filter, TRUE);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/classify/exchange55", test_exchange55);
+	g_test_add_func("/classify/too-many-attributes",
+			test_too_many_attributes);
 	g_test_add_func("/classify/ad", test_ad);
 	g_test_add_func("/classify/openldap", test_openldap);
 	g_test_add_func("/classify/custom-replaces-profile",

@@ -50,6 +50,19 @@ static void test_rejects_bad_values(void)
 		{ "custom_recipient_match", "(objectClass=contact", "invalid LDAP filter" },
 		{ "pass_filter", "(uid=%u))", "invalid LDAP filter" },
 		{ "mailbox_match", "(&(a=b)", "invalid LDAP filter" },
+		/* what the local matcher would judge unlike the server */
+		{ "custom_recipient_match", "(|(objectClass=contact)"
+		  "(objectCategory=person))", "custom_recipient_match: filter "
+		  "not evaluated locally: (objectCategory=person): "
+		  "objectCategory holds the DN of a schema entry" },
+		{ "mailbox_match", "(userid=*)", "mailbox_match: filter not "
+		  "evaluated locally: (userid=*): userid is another name of "
+		  "uid" },
+		{ "custom_recipient_match", "(msExchRecipientTypeDetails=0128)",
+		  "write 128" },
+		{ "custom_recipient_match", "(cn:dn:=x)", ":dn also matches" },
+		{ "mailbox_match", "(homeMDB:2.5.13.1:=x)", "matching rule "
+		  "2.5.13.1 is not evaluated locally" },
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -89,6 +102,43 @@ static void test_accepts_times_and_uris(void)
 	mg_config_free(&config);
 }
 
+/* AD's own filters go to the server as they are (issue 12). */
+static void test_accepts_server_filters(void)
+{
+	static const char *const ad =
+		"(&(objectCategory=person)(sAMAccountName=%n)"
+		"(!(userAccountControl:1.2.840.113556.1.4.803:=2)))";
+	static const char *const keys[] = {
+		"pass_filter", "user_filter", "iterate_filter"
+	};
+	static const char *const filters[] = {
+		"(&(objectClass=user)(userPrincipalName=%u)"
+		"(!(userAccountControl:1.2.840.113556.1.4.804:=18)))",
+		"(&(uid=%u)(:dn:2.5.13.5:=People))",
+		"(&(cn;lang-de=%u)(cn:caseExactMatch:=%u))",
+		"(memberOf:1.2.840.113556.1.4.1941:=cn=g,dc=x)",
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
+		struct mg_config *config = mg_config_new();
+		struct mg_error error = { { 0 } };
+
+		if (!mg_config_set(config, keys[i], ad, &error))
+			g_error("%s: %s", keys[i], error.message);
+		g_assert_cmpstr(*(char **)(keys[i][0] == 'p' ?
+					   &config->pass_filter :
+					   keys[i][0] == 'u' ?
+					   &config->user_filter :
+					   &config->iterate_filter), ==, ad);
+		for (gsize j = 0; j < G_N_ELEMENTS(filters); j++) {
+			if (!mg_config_set(config, keys[i], filters[j], &error))
+				g_error("%s = %s: %s", keys[i], filters[j],
+					error.message);
+		}
+		mg_config_free(&config);
+	}
+}
+
 static void test_finish_requires_uris_and_base(void)
 {
 	static const char *const no_base[] = { "uris", "ldap://x", NULL };
@@ -115,6 +165,21 @@ static void test_finish_requires_uris_and_base(void)
 	mg_config_free(&config);
 }
 
+/* an empty password makes the bind unauthenticated, i.e. anonymous */
+static void test_finish_refuses_empty_dnpass(void)
+{
+	static const char *const empty[] = {
+		"uris", "ldap://x", "base", "dc=x", "dn", "cn=a", "dnpass", "",
+		NULL
+	};
+	struct mg_config *config = config_with(empty);
+	struct mg_error error;
+
+	g_assert_false(mg_config_finish(config, &error));
+	g_assert_cmpstr(error.message, ==, "dn is set but dnpass is empty");
+	mg_config_free(&config);
+}
+
 static void test_finish_builds_classifier(void)
 {
 	static const char *const pairs[] = {
@@ -138,7 +203,11 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/defaults", test_defaults_follow_dovecot_ldap);
 	g_test_add_func("/config/rejects-bad-values", test_rejects_bad_values);
 	g_test_add_func("/config/accepts", test_accepts_times_and_uris);
+	g_test_add_func("/config/accepts-server-filters",
+			test_accepts_server_filters);
 	g_test_add_func("/config/finish-required", test_finish_requires_uris_and_base);
+	g_test_add_func("/config/finish-empty-dnpass",
+			test_finish_refuses_empty_dnpass);
 	g_test_add_func("/config/finish-classifier", test_finish_builds_classifier);
 	return g_test_run();
 }

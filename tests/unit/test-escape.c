@@ -229,6 +229,51 @@ static void test_dn_large(void)
 	g_free(src);
 }
 
+static char *log_text(const char *text)
+{
+	char *copy = g_strdup(text);
+	size_t len = mg_escape_log_text(copy);
+
+	g_assert_cmpuint(len, ==, strlen(copy));
+	g_assert_true(mg_escape_is_log_safe(copy));
+	return copy;
+}
+
+static void test_log_controls(void)
+{
+	/* every C0 control, DEL, a C1 control (NEL) and the Unicode line
+	   and paragraph separators: each character one '?' */
+	char *out = log_text("a\r\nb\tc\x1b[31md\x7f"
+			     "e\xc2\x85" "f\xe2\x80\xa8g\xe2\x80\xa9h");
+	g_assert_cmpstr(out, ==, "a??b?c?[31md?e?f?g?h");
+	g_free(out);
+	for (unsigned int c = 1; c < 0x20; c++) {
+		char in[4] = { 'x', (char)c, 'y', '\0' };
+
+		g_assert_false(mg_escape_is_log_safe(in));
+		out = log_text(in);
+		g_assert_cmpstr(out, ==, "x?y");
+		g_free(out);
+	}
+}
+
+static void test_log_utf8(void)
+{
+	char *out;
+
+	/* valid UTF-8 stays as it is */
+	g_assert_true(mg_escape_is_log_safe("J\xc3\xb6rg \xe2\x82\xac \xf0\x9f\x93\xa7"));
+	out = log_text("J\xc3\xb6rg \xe2\x82\xac \xf0\x9f\x93\xa7");
+	g_assert_cmpstr(out, ==, "J\xc3\xb6rg \xe2\x82\xac \xf0\x9f\x93\xa7");
+	g_free(out);
+	/* stray continuation, overlong, surrogate, past U+10FFFF, cut
+	   short: each byte that starts no valid sequence is one '?' */
+	out = log_text("a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d\xf4\x90\x80\x80" "e\xe2\x82");
+	g_assert_cmpstr(out, ==, "a?b??c???d????e??");
+	g_free(out);
+	g_assert_true(mg_escape_is_log_safe(""));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -245,5 +290,7 @@ int main(int argc, char **argv)
 			test_dn_leading_trailing);
 	g_test_add_func("/escape/dn/bytes", test_dn_bytes);
 	g_test_add_func("/escape/dn/large", test_dn_large);
+	g_test_add_func("/escape/log/controls", test_log_controls);
+	g_test_add_func("/escape/log/utf8", test_log_utf8);
 	return g_test_run();
 }

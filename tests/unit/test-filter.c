@@ -85,10 +85,16 @@ static struct test_entry *person_entry(void)
 	entry_add(entry, "mail", "jdoe@example.com");
 	entry_add(entry, "uidNumber", "1500");
 	entry_add(entry, "description", "a*b(c)\\d");
-	entry_add(entry, "serial", "123456789012345678901234567890");
-	entry_add(entry, "2.5.4.4", "Doe");
-	entry_add(entry, "balance", "-10");
-	entry_add(entry, "zero", "0");
+	entry_add(entry, "sn", "Doe");
+	entry_add(entry, "gidNumber", "-10");
+	/* ACCOUNTDISABLE (2) | NORMAL_ACCOUNT (512) */
+	entry_add(entry, "userAccountControl", "514");
+	entry_add(entry, "msExchRecipientTypeDetails",
+		  "123456789012345678901234567890");
+	entry_add(entry, "manager", "CN=Doe\\, Jane, OU=People,DC=Example,"
+		  "DC=com");
+	entry_add(entry, "mailEnabled", "TRUE");
+	entry_add(entry, "homeDirectory", "/home/JDoe");
 	return entry;
 }
 
@@ -99,6 +105,18 @@ static struct mg_filter *parse_ok(const char *text)
 
 	if (filter == NULL)
 		g_error("parsing '%s' failed: %s", text, error.message);
+	return filter;
+}
+
+/* Parsed and checked for local evaluation. */
+static struct mg_filter *local_ok(const char *text)
+{
+	struct mg_error error = { { 0 } };
+	struct mg_filter *filter = parse_ok(text);
+
+	if (!mg_filter_check_local(filter, &error))
+		g_error("'%s' refused for local evaluation: %s", text,
+			error.message);
 	return filter;
 }
 
@@ -129,11 +147,16 @@ static void test_parse_errors(void)
 		{ "(cn=a\\zz)", "offset 5: expected two hex digits" },
 		{ "(cn=a\\2g)", "offset 5: expected two hex digits" },
 		{ "(cn=a\\", "offset 5: expected two hex digits" },
-		{ "(cn;binary=a)", "offset 3: attribute options" },
-		{ "(cn:dn:=a)", "offset 3: extensible match is not supported" },
-		{ "(cn:=a)", "offset 3: extensible match is not supported" },
-		{ "(:dn:2.4.8.10:=a)",
-		  "offset 1: extensible match is not supported" },
+		{ "(cn;=a)", "offset 4: expected attribute option" },
+		{ "(cn;x_y=a)", "offset 5: expected '='" },
+		{ "(cn:x)", "offset 5: expected ':='" },
+		{ "(cn:=a*)", "offset 6: unescaped '*'" },
+		{ "(:=a)", "offset 1: an extensible match without an attribute "
+		  "needs a matching rule" },
+		{ "(:dn:=a)", "offset 4: an extensible match without" },
+		{ "(cn:1..2:=a)", "offset 6: invalid matching rule" },
+		{ "(cn::=a)", "offset 4: expected matching rule" },
+		{ "(cn:dn:dn)", "offset 9: expected ':='" },
 		{ "(1cn=a)", "offset 2: invalid attribute description" },
 		{ "(-cn=a)", "offset 1: invalid attribute description" },
 		{ "(cn.x=a)", "offset 3: invalid attribute description" },
@@ -218,7 +241,7 @@ static void test_depth(void)
 
 	for (i = 0; i < G_N_ELEMENTS(ops); i++) {
 		text = make_nested(ops[i], 64);
-		filter = parse_ok(text);
+		filter = local_ok(text);
 		g_assert_cmpstr(mg_filter_text(filter), ==, text);
 		/* 63 NOTs around a matching leaf: an odd count, no match */
 		g_assert_true(mg_filter_match(filter, &entry->view, &rule) ==
@@ -286,7 +309,7 @@ static void test_length(void)
 static void assert_match(struct test_entry *entry, const char *text,
 			 bool expected)
 {
-	struct mg_filter *filter = parse_ok(text);
+	struct mg_filter *filter = local_ok(text);
 
 	if (mg_filter_match(filter, &entry->view, NULL) != expected)
 		g_error("'%s' should %smatch", text, expected ? "" : "not ");
@@ -299,17 +322,29 @@ static void test_match(void)
 		const char *text;
 		bool match;
 	} tests[] = {
-		/* equality, case-insensitive on both names and values */
+		/* caseIgnoreMatch, names case-insensitive */
 		{ "(uid=jdoe)", TRUE },
 		{ "(UID=JDoe)", TRUE },
 		{ "(uid=jdoe2)", FALSE },
 		{ "(uid=jdo)", FALSE },
+		{ "(sn=doe)", TRUE },
+		{ "(title=x)", FALSE },
+		{ "uid=jdoe", TRUE },
+		/* RFC 4518 insignificant spaces, as slapd compares */
+		{ "(cn=  john   doe )", TRUE },
+		{ "(cn=John\\20\\20Doe)", TRUE },
+		{ "(cn=johndoe)", FALSE },
+		{ "(cn=john d)", FALSE },
+		/* object classes, with the class hierarchy: slapd matches
+		   (objectClass=organizationalPerson) on an entry that lists
+		   only inetOrgPerson */
 		{ "(objectClass=PERSON)", TRUE },
 		{ "(objectclass=inetorgperson)", TRUE },
+		{ "(objectClass=organizationalPerson)", TRUE },
+		{ "(objectClass=top)", TRUE },
 		{ "(objectClass=organization)", FALSE },
-		{ "(fax=123)", FALSE },
-		{ "(2.5.4.4=doe)", TRUE },
-		{ "uid=jdoe", TRUE },
+		{ "(objectClass=contact)", FALSE },
+		{ "(objectClass=user)", FALSE },
 		/* AND, OR, NOT and the absolute true/false filters */
 		{ "(&(objectClass=person)(uid=jdoe))", TRUE },
 		{ "(&(objectClass=person)(uid=x))", FALSE },
@@ -317,7 +352,7 @@ static void test_match(void)
 		{ "(|(uid=x)(uid=y))", FALSE },
 		{ "(!(uid=x))", TRUE },
 		{ "(!(uid=jdoe))", FALSE },
-		{ "(!(fax=*))", TRUE },
+		{ "(!(title=*))", TRUE },
 		{ "(&)", TRUE },
 		{ "(|)", FALSE },
 		{ "(!(|))", TRUE },
@@ -326,13 +361,14 @@ static void test_match(void)
 		/* presence */
 		{ "(mail=*)", TRUE },
 		{ "(MAIL=*)", TRUE },
-		{ "(fax=*)", FALSE },
+		{ "(title=*)", FALSE },
 		/* substrings */
 		{ "(cn=john*)", TRUE },
 		{ "(cn=*DOE)", TRUE },
 		{ "(cn=*n D*)", TRUE },
+		{ "(cn=*n  D*)", TRUE },
 		{ "(cn=j*n*d*e)", TRUE },
-		{ "(cn=J*o*h*n* *D*o*e)", TRUE },
+		{ "(cn=J*o*h*n*D*o*e)", TRUE },
 		{ "(cn=*x*)", FALSE },
 		{ "(cn=doe*)", FALSE },
 		{ "(cn=*john)", FALSE },
@@ -340,44 +376,64 @@ static void test_match(void)
 		{ "(cn=John*John Doe)", FALSE },
 		{ "(cn=*oe*oe)", FALSE },
 		{ "(cn=j*doe*doe)", FALSE },
+		{ "(cn=*nd*)", FALSE },
 		{ "(mail=*@example.com)", TRUE },
-		/* ordering: integers when both sides are integers */
+		/* caseExactMatch */
+		{ "(homeDirectory=/home/JDoe)", TRUE },
+		{ "(homeDirectory=/home/jdoe)", FALSE },
+		/* integerMatch and integerOrderingMatch */
+		{ "(uidNumber=1500)", TRUE },
+		{ "(uidNumber=150)", FALSE },
 		{ "(uidNumber>=1000)", TRUE },
 		{ "(uidNumber>=999)", TRUE },
 		{ "(uidNumber>=2000)", FALSE },
 		{ "(uidNumber<=1500)", TRUE },
-		{ "(uidNumber>=01500)", TRUE },
-		{ "(uidNumber<=01499)", FALSE },
+		{ "(uidNumber<=1499)", FALSE },
 		{ "(uidNumber>=-5)", TRUE },
 		{ "(uidNumber<=-1)", FALSE },
 		{ "(uidNumber<=10000)", TRUE },
-		{ "(balance>=-5)", FALSE },
-		{ "(balance<=-5)", TRUE },
-		{ "(balance>=-100)", TRUE },
-		{ "(balance<=-100)", FALSE },
-		{ "(balance>=-0)", FALSE },
-		{ "(balance<=-010)", TRUE },
-		{ "(balance>=-010)", TRUE },
-		{ "(uidNumber>=-0)", TRUE },
-		{ "(zero<=-0)", TRUE },
-		{ "(zero>=-000)", TRUE },
-		{ "(zero<=-1)", FALSE },
-		{ "(serial>=99)", TRUE },
-		{ "(serial<=99)", FALSE },
-		{ "(serial>=123456789012345678901234567891)", FALSE },
-		{ "(serial<=123456789012345678901234567890)", TRUE },
-		/* otherwise strings, case-insensitively */
-		{ "(uidNumber>=abc)", FALSE },
-		{ "(uidNumber<=abc)", TRUE },
-		{ "(cn>=john)", TRUE },
-		{ "(cn>=JOHN DOE)", TRUE },
-		{ "(cn<=john doe)", TRUE },
-		{ "(cn<=JOHN)", FALSE },
-		{ "(cn>=john doe jr)", FALSE },
-		{ "(fax>=0)", FALSE },
-		/* approx is equality */
-		{ "(cn~=JOHN DOE)", TRUE },
-		{ "(cn~=Jon Doe)", FALSE },
+		{ "(gidNumber=-10)", TRUE },
+		{ "(gidNumber>=-5)", FALSE },
+		{ "(gidNumber<=-5)", TRUE },
+		{ "(gidNumber>=-100)", TRUE },
+		{ "(gidNumber<=-100)", FALSE },
+		{ "(gidNumber>=0)", FALSE },
+		{ "(msExchRecipientTypeDetails=123456789012345678901234567890)",
+		  TRUE },
+		{ "(msExchRecipientTypeDetails>=99)", TRUE },
+		{ "(msExchRecipientTypeDetails<=99)", FALSE },
+		{ "(msExchRecipientTypeDetails>=123456789012345678901234567891)",
+		  FALSE },
+		{ "(msExchRecipientTypeDetails<=123456789012345678901234567890)",
+		  TRUE },
+		/* AD's bit rules; the value is outside 64 bits: no match */
+		{ "(userAccountControl:1.2.840.113556.1.4.803:=2)", TRUE },
+		{ "(userAccountControl:1.2.840.113556.1.4.803:=514)", TRUE },
+		{ "(userAccountControl:1.2.840.113556.1.4.803:=3)", FALSE },
+		{ "(userAccountControl:1.2.840.113556.1.4.803:=0)", TRUE },
+		{ "(userAccountControl:1.2.840.113556.1.4.804:=3)", TRUE },
+		{ "(userAccountControl:1.2.840.113556.1.4.804:=1)", FALSE },
+		{ "(userAccountControl:1.2.840.113556.1.4.804:=0)", FALSE },
+		{ "(!(userAccountControl:1.2.840.113556.1.4.803:=2))", FALSE },
+		{ "(msExchRecipientTypeDetails:1.2.840.113556.1.4.804:=1)",
+		  FALSE },
+		{ "(msExchRecipientDisplayType:1.2.840.113556.1.4.803:=1)",
+		  FALSE },
+		/* an extensible match without a rule is equality */
+		{ "(userAccountControl:=514)", TRUE },
+		{ "(uid:=JDOE)", TRUE },
+		/* distinguishedNameMatch: types and values case-insensitive,
+		   spaces around separators and inside values, escapes */
+		{ "(manager=cn=doe\\5c, jane,ou=people,dc=example,dc=com)", TRUE },
+		{ "(manager=CN = Doe\\5c,  Jane , OU=People, DC=example,"
+		  "DC=COM)", TRUE },
+		{ "(manager=commonName=Doe\\5c2c Jane,ou=People,dc=example,"
+		  "dc=com)", TRUE },
+		{ "(manager=cn=Doe\\5c, Jane,ou=People,dc=example)", FALSE },
+		{ "(manager=cn=Doe,ou=People,dc=example,dc=com)", FALSE },
+		/* booleanMatch */
+		{ "(mailEnabled=TRUE)", TRUE },
+		{ "(mailEnabled=FALSE)", FALSE },
 		/* escaped values */
 		{ "(description=a\\2ab\\28c\\29\\5cd)", TRUE },
 		{ "(description=A\\2Ab\\28C\\29\\5Cd)", TRUE },
@@ -386,8 +442,6 @@ static void test_match(void)
 		{ "(description=a\\2a)", FALSE },
 		{ "(cn=John\\20Doe)", TRUE },
 		{ "(cn=\\4a\\4F\\48\\4e doe)", TRUE },
-		{ "(uid=jdoe\\00)", FALSE },
-		{ "(uid=jd\\00oe)", FALSE },
 	};
 	struct test_entry *entry = person_entry();
 	unsigned int i;
@@ -404,17 +458,132 @@ static void test_match_empty_entry(void)
 	assert_match(entry, "(uid=*)", FALSE);
 	assert_match(entry, "(!(uid=*))", TRUE);
 	assert_match(entry, "(&)", TRUE);
+	assert_match(entry, "(objectClass=top)", FALSE);
 	entry_add(entry, "uid", "");
 	assert_match(entry, "(uid=*)", TRUE);
-	assert_match(entry, "(uid=)", TRUE);
 	assert_match(entry, "(uid=a*)", FALSE);
 	entry_free(entry);
+}
+
+static void test_check_local(void)
+{
+	static const struct {
+		const char *text;
+		const char *message;
+	} tests[] = {
+		/* names: the directory returns the canonical one */
+		{ "(userid=jdoe)", "(userid=jdoe): userid is another name of "
+		  "uid, the name the directory returns: write uid" },
+		{ "(rfc822Mailbox=*)", "another name of mail" },
+		{ "(2.5.4.3=John Doe)", "(2.5.4.3=John Doe): the directory "
+		  "returns attributes by name, never by OID: write cn" },
+		{ "(1.2.3.4=x)", "never by OID: write the name the server's "
+		  "schema gives it" },
+		{ "(fooBar=x)", "(fooBar=x): fooBar is not among the attributes "
+		  "whose names and matching rules the local matcher knows" },
+		{ "(fooBar=*)", "fooBar is not among" },
+		{ "(cn;lang-en=x)", "attribute options are not evaluated" },
+		/* DN-valued attributes */
+		{ "(objectCategory=person)", "(objectCategory=person): "
+		  "objectCategory holds the DN of a schema entry (CN=Person,"
+		  "CN=Schema,CN=Configuration,...), never 'person': write "
+		  "(objectClass=person), or the full DN" },
+		{ "(homeMDB=mdb1)", "homeMDB holds DNs and 'mdb1' is not one: "
+		  "write the full DN" },
+		{ "(homeMDB=2.5.4.3=x,dc=y)", "type is a numeric OID" },
+		{ "(homeMDB=cn=a+uid=b,dc=y)", "several values" },
+		{ "(homeMDB=cn=#0401,dc=y)", "'#' BER form" },
+		{ "(homeMDB=cn=a,)", "ends with a separator" },
+		{ "(homeMDB=cn=a,=b)", "no attribute type" },
+		{ "(homeMDB=cn=\"a\",dc=b)", "quoted" },
+		/* integers as servers take them */
+		{ "(msExchRecipientTypeDetails=0128)", "(msExchRecipientType"
+		  "Details=0128): msExchRecipientTypeDetails holds integers, "
+		  "and servers take the value only without leading zeros, '+' "
+		  "or spaces: write 128" },
+		{ "(msExchRecipientTypeDetails=+128)", "write 128" },
+		{ "(msExchRecipientTypeDetails=\\20128\\20)", "write 128" },
+		{ "(msExchRecipientTypeDetails=-0)", "write 0" },
+		{ "(msExchRecipientTypeDetails=-007)", "write -7" },
+		{ "(msExchRecipientTypeDetails=12a)", "holds integers and the "
+		  "value is not one" },
+		{ "(msExchRecipientTypeDetails=)", "is not one" },
+		{ "(uidNumber>=01000)", "write 1000" },
+		{ "(uidNumber=1\\002)", "is not one" },
+		/* rules the attribute lacks, or that are the server's own */
+		{ "(cn>=a)", "cn has no ordering rule" },
+		{ "(cn~=a)", "approximate matching is each server's own" },
+		{ "(objectClass=*person*)", "objectClass has no substrings "
+		  "rule" },
+		{ "(uidNumber=1*)", "uidNumber has no substrings rule" },
+		{ "(homeMDB=cn=*)", "homeMDB has no substrings rule" },
+		/* strings: spaces at '*', non-ASCII, empty */
+		{ "(cn=a *)", "a space next to '*'" },
+		{ "(cn=* a*)", "a space next to '*'" },
+		{ "(cn=\\c3\\a9)", "only printable ASCII values" },
+		{ "(cn=caf\xc3\xa9*)", "only printable ASCII substrings" },
+		{ "(cn=a\\00)", "only printable ASCII values" },
+		{ "(cn=)", "an empty value (or only spaces)" },
+		{ "(cn=   )", "an empty value" },
+		/* object classes and booleans */
+		{ "(objectClass=2.5.6.6)", "by name: write the class's name "
+		  "instead of its OID" },
+		{ "(objectClass=a b)", "'a b' is not an object class name" },
+		{ "(objectClass=)", "is not an object class name" },
+		{ "(mailEnabled=true)", "servers take only TRUE or FALSE" },
+		/* extensible matches */
+		{ "(cn:dn:=x)", "(cn:dn:=x): :dn also matches the values in "
+		  "the entry's DN" },
+		{ "(userAccountControl:dn:1.2.840.113556.1.4.803:=2)",
+		  ":dn also matches" },
+		{ "(:1.2.840.113556.1.4.803:=2)", "without an attribute is not "
+		  "evaluated locally" },
+		{ "(cn:caseExactMatch:=x)", "matching rule caseExactMatch is "
+		  "not evaluated locally: only 1.2.840.113556.1.4.803 (bit "
+		  "AND) and 1.2.840.113556.1.4.804 (bit OR) are" },
+		{ "(cn:2.5.13.5:=x)", "matching rule 2.5.13.5 is not" },
+		{ "(cn:1.2.840.113556.1.4.803:=2)", "the bit rules apply to "
+		  "integer attributes and cn is not one" },
+		{ "(userAccountControl:1.2.840.113556.1.4.803:=-2)",
+		  "the bit mask must be" },
+		{ "(userAccountControl:1.2.840.113556.1.4.803:=02)",
+		  "the bit mask must be" },
+		{ "(userAccountControl:1.2.840.113556.1.4.804:="
+		  "18446744073709551616)", "the bit mask must be" },
+		{ "(userAccountControl:=0514)", "write 514" },
+		/* the leaf at fault is named, wherever it is */
+		{ "(&(uid=a)(|(cn=b)(!(userid=c))))", "(userid=c): " },
+	};
+	unsigned int i;
+
+	for (i = 0; i < G_N_ELEMENTS(tests); i++) {
+		struct mg_error error = { { 0 } };
+		struct mg_filter *filter = parse_ok(tests[i].text);
+		struct test_entry *entry = person_entry();
+
+		if (mg_filter_check_local(filter, &error))
+			g_error("'%s' accepted for local evaluation",
+				tests[i].text);
+		if (strstr(error.message, tests[i].message) == NULL)
+			g_error("'%s': got \"%s\", wanted \"%s\"",
+				tests[i].text, error.message,
+				tests[i].message);
+		/* refused, it matches nothing, not even under a NOT */
+		g_assert_false(mg_filter_match(filter, &entry->view, NULL));
+		entry_free(entry);
+		mg_filter_free(&filter);
+	}
+
+	/* the bit mask's limits */
+	mg_filter_free((struct mg_filter *[]){ local_ok(
+		"(userAccountControl:1.2.840.113556.1.4.803:="
+		"18446744073709551615)") });
 }
 
 static void assert_rule(struct test_entry *entry, const char *text,
 			const char *expected_rule)
 {
-	struct mg_filter *filter = parse_ok(text);
+	struct mg_filter *filter = local_ok(text);
 	const char *rule = "unset";
 	bool matched = mg_filter_match(filter, &entry->view, &rule);
 
@@ -474,6 +643,9 @@ static void test_attrs(void)
 		"objectClass", "UID", "mail", NULL
 	};
 	static const char *const oid[] = { "2.5.4.3", "cn", NULL };
+	static const char *const ext[] = {
+		"userAccountControl", "cn;lang-en", NULL
+	};
 
 	assert_attrs("(&)", none);
 	assert_attrs("(uid=a)", one);
@@ -482,6 +654,9 @@ static void test_attrs(void)
 		     "(mail=x*)(MAIL~=y)))", three);
 	/* an OID and a name are different spellings to us */
 	assert_attrs("(|(2.5.4.3=a)(cn=a))", oid);
+	/* an extensible match without an attribute names none */
+	assert_attrs("(|(userAccountControl:1.2.840.113556.1.4.803:=2)"
+		     "(:dn:2.4.8.10:=a)(cn;lang-en=x))", ext);
 }
 
 static void test_canonical_text(void)
@@ -516,6 +691,19 @@ static void test_canonical_text(void)
 		{ "(1.2.840.113556.1.2.352=x)", "(1.2.840.113556.1.2.352=x)" },
 		{ "(0.9=x)", "(0.9=x)" },
 		{ "(a-b-1=x)", "(a-b-1=x)" },
+		/* all of RFC 4515, for the filters sent to the server */
+		{ "(cn;lang-en;x-1=a)", "(cn;lang-en;x-1=a)" },
+		{ "(cn:=a)", "(cn:=a)" },
+		{ "(cn:dn:=a)", "(cn:dn:=a)" },
+		{ "(cn:DN:=a)", "(cn:dn:=a)" },
+		{ "(cn:caseExactMatch:=\\2a)", "(cn:caseExactMatch:=\\2a)" },
+		{ "(:dn:2.4.8.10:=a)", "(:dn:2.4.8.10:=a)" },
+		{ "(:caseIgnoreMatch:=a)", "(:caseIgnoreMatch:=a)" },
+		{ "(cn:dnQualifier:=a)", "(cn:dnQualifier:=a)" },
+		{ "(&(objectCategory=person)(sAMAccountName=%n)"
+		  "(!(userAccountControl:1.2.840.113556.1.4.803:=2)))",
+		  "(&(objectCategory=person)(sAMAccountName=%n)"
+		  "(!(userAccountControl:1.2.840.113556.1.4.803:=2)))" },
 	};
 	unsigned int i;
 
@@ -543,6 +731,7 @@ static void assert_hostile_user(const char *user, size_t len)
 	const char *const *attrs;
 	const char *rule = NULL;
 	char *text, *prefix;
+	bool printable = true;
 
 	mg_escape_filter_value(user, len, escaped);
 	text = g_strdup_printf("(uid=%s)", escaped);
@@ -555,6 +744,17 @@ static void assert_hostile_user(const char *user, size_t len)
 	g_assert_cmpstr(attrs[0], ==, "uid");
 	g_assert_null(attrs[1]);
 
+	/* the local matcher compares printable ASCII only, so it refuses
+	   the others (the plugin never matches pass_filter locally) */
+	for (size_t i = 0; i < len; i++)
+		printable = printable && user[i] >= 0x20 && user[i] < 0x7f;
+	if (!printable || len == 0) {
+		struct mg_error error;
+
+		g_assert_false(mg_filter_check_local(filter, &error));
+		goto out;
+	}
+	g_assert_true(mg_filter_check_local(filter, NULL));
 	/* a different user must not match, whatever the metacharacters */
 	entry_add(other, "uid", "bob");
 	g_assert_false(mg_filter_match(filter, &other->view, NULL));
@@ -569,6 +769,7 @@ static void assert_hostile_user(const char *user, size_t len)
 		g_assert_cmpstr(rule, ==, text);
 	}
 	g_free(prefix);
+out:
 	mg_filter_free(&filter);
 	entry_free(other);
 	entry_free(same);
@@ -611,7 +812,7 @@ static gpointer thread_run(gpointer data)
 	unsigned int i, failures = 0;
 
 	for (i = 0; i < 200; i++) {
-		struct mg_filter *own = parse_ok("(|(uid=x)(cn=J*n D*))");
+		struct mg_filter *own = local_ok("(|(uid=x)(cn=J*n D*))");
 		const char *rule = NULL;
 
 		if (!mg_filter_match(own, &entry->view, &rule) ||
@@ -628,15 +829,17 @@ static gpointer thread_run(gpointer data)
 
 static void test_threads(void)
 {
-	struct mg_filter *shared = parse_ok("(|(fax=*)(uidNumber>=1000))");
+	struct mg_filter *shared = local_ok("(|(title=*)(uidNumber>=1000))");
 	GThread *threads[4];
 	unsigned int i;
 
 	for (i = 0; i < G_N_ELEMENTS(threads); i++)
 		threads[i] = g_thread_new("filter", thread_run, shared);
-	for (i = 0; i < G_N_ELEMENTS(threads); i++)
-		g_assert_cmpuint(GPOINTER_TO_UINT(g_thread_join(threads[i])),
-				 ==, 0);
+	for (i = 0; i < G_N_ELEMENTS(threads); i++) {
+		gpointer failures = g_thread_join(threads[i]);
+
+		g_assert_cmpuint(GPOINTER_TO_UINT(failures), ==, 0);
+	}
 	mg_filter_free(&shared);
 	g_assert_null(shared);
 }
@@ -650,6 +853,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/filter/parse/length", test_length);
 	g_test_add_func("/filter/match", test_match);
 	g_test_add_func("/filter/match/empty-entry", test_match_empty_entry);
+	g_test_add_func("/filter/check-local", test_check_local);
 	g_test_add_func("/filter/rule", test_rule);
 	g_test_add_func("/filter/attrs", test_attrs);
 	g_test_add_func("/filter/canonical-text", test_canonical_text);

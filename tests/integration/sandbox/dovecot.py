@@ -218,7 +218,8 @@ class Dovecot:
         path = os.path.join(self.dir, filename)
         with open(path, "w") as f:
             f.write(text)
-        os.chmod(path, 0o644)
+        # root's only, as the plugin wants a file holding dnpass
+        os.chmod(path, 0o600)
         return path
 
     def default_settings(self):

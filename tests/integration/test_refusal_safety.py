@@ -1,0 +1,246 @@
+"""Issue 9, the code review's findings: what must never let anyone in or
+crash the auth process, whatever the configuration, the directory or the
+user name says.
+
+- a lookup failing synchronously (a filter template that can't expand)
+  is a clean tempfail, on every path (the ASan and valgrind runs include
+  this file);
+- an entry the server sent that can't be read whole is a tempfail, never
+  classified from the part that could be read;
+- chain settings that would undo a refusal stop the auth process at start;
+- the duplicate-match warning is written only after the password check;
+- log lines never carry a client's or a directory's control characters.
+"""
+
+import re
+
+import pytest
+
+import mgsetup
+from fixtures import ad_tree as tree
+from sandbox import Sandbox, IMAP_AUTHFAIL, AuthDB
+from sandbox.fakeldap import FakeLdap, attribute, entry_body, tlv, integer
+
+pytestmark = pytest.mark.plugin
+
+ALICE = tree.EXPECTED["alice"]
+PARTNER = tree.EXPECTED["partner"]
+TEMPFAIL = "NO [UNAVAILABLE] Temporary authentication failure."
+
+
+@pytest.fixture(autouse=True)
+def plugin_only():
+    if not mgsetup.plugin_available() or mgsetup.standin():
+        pytest.skip(mgsetup.skip_reason())
+
+
+def start(sb, settings_over=None, dovecot_settings=None, uri=None,
+          extra_ldif=""):
+    if uri is None:
+        ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif() + extra_ldif)
+        uri = ldap.uri
+    settings = tree.plugin_settings(uri)
+    settings.update(settings_over or {})
+    dc = sb.dovecot(start=False, settings=dovecot_settings)
+    dc.auth_dbs = mgsetup.auth_dbs_for(dc, settings)
+    dc.start()
+    return dc
+
+
+# --- a lookup that fails before any search ------------------------------------
+
+def test_filter_that_cannot_expand_is_a_clean_tempfail():
+    with Sandbox() as sb:
+        dc = start(sb, {"pass_filter":
+                        "(&(objectClass=person)(mailNickname=%{no_such_var}))"})
+        pid = dc.auth_pid()
+        rc, out = dc.doveadm("auth", "lookup", ALICE.login)
+        assert rc != 0 and "password" not in out, out
+        rc, out = dc.doveadm_auth_test(ALICE.login, ALICE.password)
+        assert rc == 77 and "code=temp_fail" in out, out
+        ok, reply = dc.imap_login(ALICE.login, ALICE.password)
+        assert not ok and reply.startswith(TEMPFAIL), reply
+        assert "can't expand filter" in dc.log_text()
+        assert dc.auth_pid() == pid
+        assert dc.crash_lines() == []
+
+
+# --- entries that can't be read whole -------------------------------------------
+
+def _password_first(*rest):
+    """A mailbox-looking entry whose password the old code read before it
+    stopped, silently, at what it could not decode."""
+    return (attribute("userPassword", "{PLAIN}" + ALICE.password),
+            attribute("objectClass", "top", "person", "user"),
+            attribute("mailNickname", ALICE.login)) + rest
+
+
+MALFORMED = {
+    # a DN is what says which entry this is
+    "empty-dn": (entry_body("", *_password_first()), "without a DN"),
+    # an attribute list element that is no PartialAttribute
+    "bad-attribute": (entry_body(ALICE.dn, *_password_first(integer(7))),
+                      "can't read its attributes"),
+    # a value set that is no SET
+    "bad-values": (entry_body(ALICE.dn, *_password_first(
+        tlv(0x30, tlv(0x04, b"mail") + tlv(0x02, b"\x01")))),
+                   "can't read"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_entry_is_a_tempfail(case):
+    body, why = MALFORMED[case]
+    fake = FakeLdap([body])
+    try:
+        with Sandbox() as sb:
+            dc = start(sb, uri=fake.uri)
+            ok, reply = dc.imap_login(ALICE.login, ALICE.password)
+            assert not ok and reply.startswith(TEMPFAIL), reply
+            log = dc.log_text()
+            assert "malformed entry" in log and why in log, log
+            assert fake.searches >= 1
+    finally:
+        fake.close()
+
+
+# --- chain settings that could undo a refusal ---------------------------------
+
+CHAIN_CASES = {
+    "override-proxy": ({"override_fields": "proxy=y host=127.0.0.2"},
+                       r"override_fields sets proxy"),
+    "override-noauthenticate": ({"override_fields": "noauthenticate"},
+                                r"override_fields sets noauthenticate"),
+    "continue": ({"result_success": "continue-ok"},
+                 r"result_success = continue-ok"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CHAIN_CASES))
+def test_chain_that_could_undo_a_refusal_is_fatal(case):
+    block, problem = CHAIN_CASES[case]
+    with Sandbox() as sb:
+        ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
+        dc = sb.dovecot(start=False)
+        passdb, userdb = mgsetup.auth_dbs_for(dc,
+                                              tree.plugin_settings(ldap.uri))
+        passdb.settings.update(block)
+        dc.auth_dbs = [passdb, userdb,
+                       AuthDB("passdb", "static", "password=anything")]
+        dc.start(wait_greeting=False)
+        dc.client_timeout = 8
+        ok, reply = dc.imap_login(PARTNER.login, PARTNER.password)
+        assert not ok, reply
+        log = dc.wait_log(lambda t: re.search(problem, t) is not None)
+        fatal = [l for l in log.splitlines() if re.search(problem, l)]
+        assert fatal and "Fatal" in fatal[0], log
+
+
+def test_routing_fields_in_pass_attrs_are_dropped_by_a_refusal():
+    """pass_attrs (not override_fields) is where routing belongs: the
+    refusal drops it, and a mailbox user keeps it."""
+    with Sandbox() as sb:
+        dc = start(sb, {"pass_attrs": tree.PASS_ATTRS +
+                        ",=proxy=y,=host=127.0.0.2,=destuser=%u"})
+        rc, out = dc.doveadm_auth_login(PARTNER.login, PARTNER.password)
+        assert rc == 77 and "nologin" in out, out
+        assert not re.search(r"^\s*(proxy|host|destuser)\b", out, re.M), out
+        rc, out = dc.doveadm_auth_test(PARTNER.login, PARTNER.password, "smtp")
+        assert rc == 77 and not re.search(r"^\s*(proxy|host)", out, re.M), out
+        rc, out = dc.doveadm_auth_test(ALICE.login, ALICE.password)
+        assert rc == 0 and re.search(r"^\s*host=127.0.0.2", out, re.M), out
+
+
+# --- the duplicate warning is written only for a verified password -------------
+
+def test_duplicate_warning_only_after_the_password_check():
+    shared = next(c for c in tree.EXTRA_CASES if c["name"] == "shared-mail")
+    with Sandbox() as sb:
+        dc = start(sb, {"pass_filter": shared["pass_filter"],
+                        "user_filter": shared["pass_filter"]})
+        mark = dc.log_mark()
+        ok, reply = dc.imap_login(shared["login"], "wrong password")
+        assert not ok and reply == IMAP_AUTHFAIL, reply
+        assert "the filter matched" not in dc.log_since(mark)
+        mark = dc.log_mark()
+        ok, reply = dc.imap_login(shared["login"], shared["password"])
+        assert ok, reply
+        log = dc.log_since(mark)
+        assert "the filter matched 2 entries; using " + ALICE.dn in log, log
+
+
+# --- nothing a client or the directory sends can forge a log line ---------------
+
+FORGED = "Dec 24 00:00:00 auth: Info: FORGED"
+NASTY = "\r\n" + FORGED + "\tTAB\x1b[31mESC\x85NEL\u2028LS"
+
+
+def assert_clean(log):
+    """No line starts with forged text and no raw CR anywhere; the lines
+    the plugin writes carry no control character at all (Dovecot's own
+    auth_debug dump of the protocol escapes only tabs and line ends)."""
+    assert "\r" not in log
+    for line in log.splitlines():
+        assert not line.startswith("Dec 24"), line
+        if "FORGED" in line:
+            assert line.index("FORGED") > line.index("auth"), line
+        if "mailbox_guard(" in line:
+            message = line.split("): ", 1)[-1]
+            for ch in ("\t", "\x1b", "\x85", "\u2028"):
+                assert ch not in message, (repr(ch), line)
+
+
+def nasty_ldif():
+    """A custom recipient logged in as by a plain name, whose DN and
+    legacyExchangeDN hold control characters."""
+    from sandbox.ldif import render_entry
+    attrs = {"objectClass": tree.CONTACT_OC, "cn": "evil" + NASTY,
+             "sn": "evil", "mailNickname": "evil",
+             "targetAddress": "SMTP:evil@partner.test",
+             "userPassword": "{PLAIN}evilpw",
+             "legacyExchangeDN": "/o=Corp" + NASTY}
+    dn = f"cn=evil{NASTY},ou=Contacts,{tree.SUFFIX}"
+    return "\n" + render_entry(dn, attrs)
+
+
+DEBUG = {"auth_username_chars": "", "auth_debug": "yes"}
+
+
+@pytest.fixture(scope="module")
+def nasty():
+    if not mgsetup.plugin_available() or mgsetup.standin():
+        pytest.skip(mgsetup.skip_reason())
+    with Sandbox() as sb:
+        yield start(sb, {"diagnostics_logging": "maximum"},
+                    dovecot_settings=DEBUG, extra_ldif=nasty_ldif())
+
+
+def test_directory_text_never_forges_a_log_line(nasty):
+    mark = nasty.log_mark()
+    ok, reply = nasty.imap_login("evil", "evilpw")
+    assert not ok and "[CONTACTADMIN]" in reply, reply
+    log = nasty.wait_log("Event ID 13003", since=mark)
+    assert "Event ID 1023" in log and "custom recipient cn=evil" in log, log
+    assert_clean(log)
+
+
+def test_client_name_never_forges_a_log_line(nasty):
+    mark = nasty.log_mark()
+    with nasty.auth_client() as ac:
+        answer = ac.auth_plain("evil" + NASTY, "evilpw")
+    assert not answer.ok and not answer.temp, answer
+    log = nasty.wait_log("Auth request finished", since=mark)
+    assert_clean(log)
+
+
+def test_directory_user_name_with_control_characters_is_refused():
+    """pass_attrs renaming the user to such a value: Dovecot would log the
+    rename as it is, so it is an error, never a login."""
+    with Sandbox() as sb:
+        dc = start(sb, {"pass_attrs": "legacyExchangeDN=user," +
+                        tree.PASS_ATTRS},
+                   dovecot_settings=DEBUG, extra_ldif=nasty_ldif())
+        ok, reply = dc.imap_login("evil", "evilpw")
+        assert not ok and reply.startswith(TEMPFAIL), reply
+        log = dc.wait_log("holds control characters")
+        assert_clean(log)

@@ -31,7 +31,7 @@ import pytest
 import mgsetup
 from fixtures import (ad_tree, ex55_tree, openldap_tree, OK, REFUSED,
                       AUTHFAIL)
-from sandbox import (Sandbox, AuthDB, AuthClient, IMAP_REFUSED, POP3_REFUSED,
+from sandbox import (Sandbox, AuthDB, AuthClient, procs, IMAP_REFUSED, POP3_REFUSED,
                      IMAP_AUTHFAIL, POP3_AUTHFAIL, REFUSAL_REASON, render_entry)
 from sandbox.load import IMAP_TEMPFAIL, POP3_TEMPFAIL
 
@@ -48,6 +48,7 @@ ROUTING_FIELDS = ("proxy", "proxy_maybe", "host", "hostip", "port",
                   "destuser", "master", "pass")
 
 TTL = 3         # auth_cache_ttl (and negative ttl), seconds
+CLOCK_SLACK = 0.2   # see wait_cache_expiry
 CACHE = {"auth_cache_size": "1M", "auth_cache_ttl": f"{TTL} s",
          "auth_cache_negative_ttl": f"{TTL} s"}
 # a login name pass_attrs renames: "%n" finds the entry, its stored name
@@ -71,6 +72,21 @@ def tree_settings(tree, mode):
             "pass_filter": tree.PASS_FILTER.replace("%u", "%n"),
             "user_filter": tree.USER_FILTER.replace("%u", "%n"),
             "custom_recipient_result": mode}
+
+
+def auth_test(dc, login, password, service="imap"):
+    """`doveadm auth test` from a fresh client address: without one every
+    request shares the empty address's failure penalty, which grows with
+    each temporary failure."""
+    return dc.doveadm_auth_test(login, password, service,
+                                f"rip={procs.next_source_address()}")
+
+
+def auth_login(dc, login, password, service="imap"):
+    """`doveadm auth login` from a fresh client address (see auth_test)."""
+    return dc.doveadm("auth", "login", "-x", f"service={service}",
+                      "-x", f"rip={procs.next_source_address()}",
+                      login, password)
 
 
 def need_postfix():
@@ -188,7 +204,7 @@ def test_smtp_auth_via_postfix_tempfail(trees, tree):
         jobs += [(pf.smtp_auth, e.login, e.try_password, "PLAIN"),
                  (pf.smtp_auth, e.login, e.try_password, "LOGIN")]
     refused = entries(s.tree, REFUSED)
-    jobs += [(dc.doveadm_auth_test, e.login, e.password, "smtp")
+    jobs += [(auth_test, dc, e.login, e.password, "smtp")
              for e in refused]
     got = dc.parallel(jobs)
     for i, e in enumerate(cases):
@@ -231,8 +247,8 @@ def test_doveadm_every_service(trees, service, mode):
     mailbox = ad_tree.EXPECTED["alice"]
     jobs = []
     for e in custom + [mailbox]:
-        jobs += [(dc.doveadm_auth_test, e.login, e.password, service),
-                 (dc.doveadm_auth_login, e.login, e.password, service)]
+        jobs += [(auth_test, dc, e.login, e.password, service),
+                 (auth_login, dc, e.login, e.password, service)]
     got = dc.parallel(jobs)
     code = "code=user_disabled" if mode == "failure" else "code=temp_fail"
     for i, e in enumerate(custom):
@@ -332,8 +348,11 @@ def wait_cache_expiry(last_write):
     Dovecot stamps an entry with time(NULL) (whole seconds) and drops it
     once now > created + ttl (src/auth/auth-cache.c); the plugin's memory
     expires at now >= stored + ttl. Both hold from floor(last_write) +
-    TTL + 1 on."""
-    target = math.floor(last_write) + TTL + 1
+    TTL + 1 on, by their clocks: time(NULL) reads the kernel's coarse
+    clock, which may lag the precise one by a timer tick (a few ms), and
+    the plugin's ioloop_time is read when the auth process wakes up, so
+    the wait ends CLOCK_SLACK later."""
+    target = math.floor(last_write) + TTL + 1 + CLOCK_SLACK
     time.sleep(max(0.0, target - time.time()))
 
 
@@ -381,8 +400,7 @@ def every_path(s, logins):
                     ("imap", (setup.dc.imap_login, login, password)),
                     ("pop3", (setup.dc.pop3_login, login, password)),
                     ("smtp", (setup.pf.smtp_auth, login, password, "PLAIN")),
-                    ("doveadm", (setup.dc.doveadm_auth_test, login,
-                                 password))):
+                    ("doveadm", (auth_test, setup.dc, login, password))):
                 keys.append((mode, login, path))
                 jobs.append(job)
     got = s.failure.dc.parallel(jobs, workers=len(jobs))
@@ -537,6 +555,7 @@ def proxy_pair():
         users = backend.write_settings_text("users", "".join(
             f"{e.login}:{{PLAIN}}{e.password}::::::\n"
             for e in ad_tree.EXPECTED.values() if e.password))
+        os.chmod(users, 0o644)      # read by the backend's auth process
         backend.auth_dbs = [
             AuthDB("passdb", "passwd-file", users),
             AuthDB("userdb", "static", "uid=nobody gid=nogroup")]

@@ -213,12 +213,14 @@ class Dovecot:
         """Write a plugin settings file from a dict; returns its path."""
         return self.write_settings_text(filename, render_settings(settings))
 
-    def write_settings_text(self, filename, text):
+    def write_settings_text(self, filename, text, mode=0o600):
+        """mode: root's only by default, as the plugin wants a file
+        holding dnpass; files Dovecot reads after dropping root (a
+        passwd-file) need 0o644."""
         path = os.path.join(self.dir, filename)
         with open(path, "w") as f:
             f.write(text)
-        # root's only, as the plugin wants a file holding dnpass
-        os.chmod(path, 0o600)
+        os.chmod(path, mode)
         return path
 
     def default_settings(self):

@@ -19,12 +19,15 @@ import pytest
 import mgsetup
 from fixtures import ad_tree
 from sandbox import Sandbox, IMAP_REFUSED, procs
+from sandbox.dovecot import AuthDB
+from sandbox.stall import SilentDNS, TLSStallServer
 from sandbox.load import IMAP_TEMPFAIL, POP3_TEMPFAIL
 
 pytestmark = pytest.mark.plugin
 
 ALICE = ad_tree.EXPECTED["alice"]
 PARTNER = ad_tree.EXPECTED["partner"]
+LOCAL_USER, LOCAL_PW = "localonly", "Local-pw-1"
 
 
 def openssl(*args, cwd):
@@ -101,11 +104,18 @@ class TLSWorld:
         self.slapd.ready_env = {"LDAPTLS_CACERT": self.ca}
         self.slapd.wait_ready()
 
-    def dovecot(self, **over):
+    def dovecot(self, local_passdb=False, bind_mounts=(), **over):
+        """local_passdb: a passwd-file passdb before the plugin's, knowing
+        LOCAL_USER alone."""
         dc = self.sb.dovecot(start=False)
         settings = ad_tree.plugin_settings(over.pop("uris", self.slapd.uri),
                                            request_timeout="2s", **over)
         dc.auth_dbs = mgsetup.auth_dbs_for(dc, settings)
+        if local_passdb:
+            path = dc.write_settings_text(
+                "local-users", f"{LOCAL_USER}:{{PLAIN}}{LOCAL_PW}::::::\n")
+            dc.auth_dbs.insert(0, AuthDB("passdb", "passwd-file", path))
+        dc.bind_mounts = list(bind_mounts)
         dc.start()
         return dc
 
@@ -225,3 +235,74 @@ def test_anonymous_over_ldapi_sees_nobody(world):
     dc = world.dovecot(uris=world.ldapi_uri)
     assert dc.imap_login(ALICE.login, ALICE.password).text == \
         "NO [AUTHENTICATIONFAILED] Authentication failed."
+
+
+# --- nothing blocks the auth process ------------------------------------------
+#
+# libldap resolves host names and does TLS handshakes synchronously. A
+# server that accepts TCP and then never speaks TLS (or a DNS server that
+# never answers) must stall only the connection waiting for it: a login
+# served by another passdb is answered at once, and LDAP logins go on to
+# the next URI within request_timeout.
+
+REQUEST_TIMEOUT = 2.0       # world.dovecot()'s request_timeout
+
+
+def assert_stall_blocks_nothing(dc, stalled, stalled_uri):
+    with dc.auth_client() as ac:
+        ldap_login = ac.send_plain(ALICE.login, ALICE.password)
+        # the plugin is now inside the step that blocks
+        assert stalled.wait_seen(1, timeout=REQUEST_TIMEOUT), \
+            "the plugin never reached the stalled step"
+        local = ac.auth_plain(LOCAL_USER, LOCAL_PW, timeout=10)
+        assert local.logged_in, local
+        assert local.elapsed < 0.1, local
+        answer = ac.wait_all([ldap_login], timeout=10)[ldap_login]
+    assert answer.logged_in, answer
+    assert answer.elapsed < REQUEST_TIMEOUT, answer
+    log = dc.log_text()
+    assert f"{stalled_uri}: connect and bind timed out after" in log, log
+    assert dc.crash_lines() == []
+
+
+def test_stalled_starttls_handshake_blocks_nothing(world):
+    stall = TLSStallServer(starttls=True)
+    try:
+        dc = world.dovecot(uris=f"{stall.uri} {world.slapd.uri}", tls="yes",
+                           tls_ca_cert_file=world.ca, local_passdb=True,
+                           **world.service_dn())
+        assert_stall_blocks_nothing(dc, stall, stall.uri)
+        assert stall.errors == []
+    finally:
+        stall.close()
+
+
+def test_stalled_ldaps_handshake_blocks_nothing(world):
+    stall = TLSStallServer(starttls=False)
+    try:
+        dc = world.dovecot(uris=f"{stall.uri} {world.ldaps_uri}",
+                           tls_ca_cert_file=world.ca, local_passdb=True,
+                           **world.service_dn())
+        assert_stall_blocks_nothing(dc, stall, stall.uri)
+    finally:
+        stall.close()
+
+
+def test_stalled_dns_lookup_blocks_nothing(world):
+    """The auth process gets a resolv.conf (in Dovecot's private mount
+    namespace) naming a DNS server that never answers."""
+    dns = SilentDNS()
+    try:
+        resolv = world.sb.path("resolv.conf")
+        with open(resolv, "w") as f:
+            # longer than request_timeout: a blocking lookup would show
+            f.write(dns.resolv_conf(timeout_secs=3))
+        os.chmod(resolv, 0o644)
+        stalled_uri = "ldap://ldap-stall.mailbox-guard.example:389/"
+        dc = world.dovecot(uris=f"{stalled_uri} {world.slapd.uri}",
+                           local_passdb=True,
+                           bind_mounts=[(resolv, "/etc/resolv.conf")],
+                           **world.service_dn())
+        assert_stall_blocks_nothing(dc, dns, stalled_uri)
+    finally:
+        dns.close()

@@ -8,6 +8,7 @@ runs in a private mount namespace where that directory is a bind mount of
 import imaplib
 import os
 import poplib
+import shlex
 import shutil
 import socket
 import subprocess
@@ -204,6 +205,9 @@ class Dovecot:
         self.modules = list(modules)
         self.proc = None
         self.client_timeout = 15
+        # (source, target) files bind-mounted in Dovecot's private mount
+        # namespace only, e.g. a resolv.conf of the test's own
+        self.bind_mounts = []
         self.report_dir = None      # MG_AUTH_ASAN / MG_AUTH_VALGRIND
 
     # ------------------------------------------------------------------
@@ -364,8 +368,10 @@ class Dovecot:
                            capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"doveconf rejected {self.conf_path}:\n{r.stderr}")
-        inner = (f"mount --bind {self.module_dir} {STOCK_AUTH_MODULES} && "
-                 f"exec dovecot -F -c {self.conf_path}")
+        mounts = [(self.module_dir, STOCK_AUTH_MODULES), *self.bind_mounts]
+        inner = "".join(f"mount --bind {shlex.quote(src)} {shlex.quote(dst)} && "
+                        for src, dst in mounts)
+        inner += f"exec dovecot -F -c {self.conf_path}"
         argv = ["unshare", "--mount", "--propagation", "private",
                 "sh", "-c", inner]
         self.proc = procs.ManagedProcess(self.name, argv, self.out_path,

@@ -84,6 +84,16 @@ static void mg_ldap_conn_fail(struct mg_ldap_conn *conn, const char *error)
 	bool was_up = conn->state == MG_LDAP_CONN_READY;
 	bool all_failed = FALSE;
 
+	if (was_up && conn->inflight_count == 0) {
+		/* Servers close idle connections (AD's MaxConnIdleTime,
+		   slapd's idletimeout): no news, and the next request opens
+		   a new one. A server that is really gone fails that. */
+		e_debug(ldap->event, "%s: closed while idle: %s", uri, error);
+		mg_ldap_conn_close(conn);
+		conn->failures = 0;
+		mg_ldap_dispatch(ldap, conn->for_user_binds);
+		return;
+	}
 	/* an outage is logged once, not at every retry; a first URI that
 	   is still away when tried again is no news either */
 	if (conn->down_logged)

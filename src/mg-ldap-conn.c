@@ -8,6 +8,7 @@
 #include "llist.h"
 #include "net.h"
 #include "str.h"
+#include "mg-tls.h"
 #include "mg-ldap-private.h"
 
 /* Reconnect delays after every URI failed: short first, so service
@@ -26,13 +27,10 @@ static const char *mg_ldap_conn_uri(const struct mg_ldap_conn *conn)
 	return array_idx_elem(&conn->ldap->uris, conn->uri_idx);
 }
 
-static void mg_ldap_conn_connected(struct mg_ldap_conn *conn);
-static void mg_ldap_conn_start(struct mg_ldap_conn *conn);
-static int mg_ldap_conn_send_service_bind(struct mg_ldap_conn *conn);
-
 static void mg_ldap_conn_close(struct mg_ldap_conn *conn)
 {
 	timeout_remove(&conn->to);
+	mg_ldap_open_abandon(conn);
 	if (conn->ld != NULL) {
 		/* closes the socket too */
 		(void)ldap_unbind_ext(conn->ld, NULL, NULL);
@@ -86,6 +84,16 @@ static void mg_ldap_conn_fail(struct mg_ldap_conn *conn, const char *error)
 	bool was_up = conn->state == MG_LDAP_CONN_READY;
 	bool all_failed = FALSE;
 
+	if (was_up && conn->inflight_count == 0) {
+		/* Servers close idle connections (AD's MaxConnIdleTime,
+		   slapd's idletimeout): no news, and the next request opens
+		   a new one. A server that is really gone fails that. */
+		e_debug(ldap->event, "%s: closed while idle: %s", uri, error);
+		mg_ldap_conn_close(conn);
+		conn->failures = 0;
+		mg_ldap_dispatch(ldap, conn->for_user_binds);
+		return;
+	}
 	/* an outage is logged once, not at every retry; a first URI that
 	   is still away when tried again is no news either */
 	if (conn->down_logged)
@@ -140,22 +148,31 @@ void mg_ldap_conn_stalled(struct mg_ldap_conn *conn, const char *error)
 	mg_ldap_conn_fail(conn, error);
 }
 
-void mg_ldap_conn_fail_ld(struct mg_ldap_conn *conn, const char *what)
+/* err with libldap's diagnostic message for the handle */
+static void mg_ldap_conn_fail_code(struct mg_ldap_conn *conn, const char *what,
+				   int err)
 {
-	int err = LDAP_OTHER;
 	char *diag = NULL;
 	const char *error;
 
 	if (conn->ld != NULL) {
-		(void)ldap_get_option(conn->ld, LDAP_OPT_RESULT_CODE, &err);
 		(void)ldap_get_option(conn->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE,
 				      &diag);
 	}
 	error = t_strdup_printf("%s: %s%s%s", what, ldap_err2string(err),
 				diag == NULL || diag[0] == '\0' ? "" : ": ",
-				diag == NULL ? "" : diag);
+				diag == NULL ? "" : mg_tls_diagnostic(diag));
 	ldap_memfree(diag);
 	mg_ldap_conn_fail(conn, error);
+}
+
+void mg_ldap_conn_fail_ld(struct mg_ldap_conn *conn, const char *what)
+{
+	int err = LDAP_OTHER;
+
+	if (conn->ld != NULL)
+		(void)ldap_get_option(conn->ld, LDAP_OPT_RESULT_CODE, &err);
+	mg_ldap_conn_fail_code(conn, what, err);
 }
 
 static void mg_ldap_failback_timeout(struct mg_ldap *ldap);
@@ -272,31 +289,6 @@ static void mg_ldap_handle_service_bind(struct mg_ldap_conn *conn,
 	mg_ldap_conn_ready(conn);
 }
 
-/* StartTLS accepted: the handshake, then the service bind. Any failure
-   drops the connection; it never goes on in plain text. */
-static void mg_ldap_conn_handle_starttls(struct mg_ldap_conn *conn,
-					 LDAPMessage *msg)
-{
-	int err, ret;
-
-	ret = ldap_parse_result(conn->ld, msg, &err, NULL, NULL, NULL, NULL, 0);
-	if (ret != LDAP_SUCCESS || err != LDAP_SUCCESS) {
-		mg_ldap_conn_fail(conn, t_strdup_printf(
-			"StartTLS refused by the server: %s",
-			ldap_err2string(ret != LDAP_SUCCESS ? ret : err)));
-		return;
-	}
-	if (ldap_install_tls(conn->ld) != LDAP_SUCCESS) {
-		mg_ldap_conn_fail_ld(conn, "TLS handshake failed");
-		return;
-	}
-	if (mg_ldap_conn_send_service_bind(conn) != LDAP_SUCCESS) {
-		mg_ldap_conn_fail_ld(conn, "bind after StartTLS failed");
-		return;
-	}
-	conn->state = MG_LDAP_CONN_BINDING;
-}
-
 static struct mg_ldap_request *
 mg_ldap_conn_find_request(struct mg_ldap_conn *conn, int msgid)
 {
@@ -316,10 +308,6 @@ static void mg_ldap_conn_handle_msg(struct mg_ldap_conn *conn,
 	struct mg_ldap_request *request;
 	int msgid = ldap_msgid(msg);
 
-	if (conn->state == MG_LDAP_CONN_STARTTLS && msgid == conn->op_msgid) {
-		mg_ldap_conn_handle_starttls(conn, msg);
-		return;
-	}
 	if (conn->state == MG_LDAP_CONN_BINDING && msgid == conn->op_msgid) {
 		mg_ldap_handle_service_bind(conn, msg);
 		return;
@@ -353,34 +341,6 @@ static void mg_ldap_conn_input(struct mg_ldap_conn *conn)
 	}
 }
 
-static int mg_ldap_conn_send_service_bind(struct mg_ldap_conn *conn)
-{
-	const struct mg_ldap_settings *set = &conn->ldap->set;
-	struct berval cred = { 0, NULL };
-	const char *dn = NULL;
-
-	if (set->sasl_mech != NULL) {
-		/* EXTERNAL: the identity is the socket's peer or the TLS
-		   client certificate; the credentials are the authzid */
-		/* present even when empty: with no credentials at all the
-		   server answers "SASL bind in progress" */
-		cred.bv_val = (char *)(set->sasl_authz_id == NULL ? "" :
-				       set->sasl_authz_id);
-		cred.bv_len = strlen(cred.bv_val);
-		return ldap_sasl_bind(conn->ld, NULL, set->sasl_mech, &cred,
-				      NULL, NULL, &conn->op_msgid);
-	}
-	/* User-bind connections bind as the service first as well: a
-	   server that refuses anonymous binds must not refuse them. */
-	if (set->dn != NULL) {
-		dn = set->dn;
-		cred.bv_val = (char *)set->dnpass;
-		cred.bv_len = strlen(set->dnpass);
-	}
-	return ldap_sasl_bind(conn->ld, dn, LDAP_SASL_SIMPLE, &cred,
-			      NULL, NULL, &conn->op_msgid);
-}
-
 /* StartTLS is for ldap:// only: ldaps:// is TLS from the start and an
    ldapi:// socket never leaves the host. */
 static bool mg_ldap_conn_wants_starttls(const struct mg_ldap_conn *conn)
@@ -389,54 +349,73 @@ static bool mg_ldap_conn_wants_starttls(const struct mg_ldap_conn *conn)
 		str_begins(mg_ldap_conn_uri(conn), "ldap://");
 }
 
-static int mg_ldap_conn_send_first(struct mg_ldap_conn *conn)
+static bool mg_ldap_conn_is_ldaps(const struct mg_ldap_conn *conn)
 {
-	if (mg_ldap_conn_wants_starttls(conn)) {
-		return ldap_start_tls(conn->ld, NULL, NULL, &conn->op_msgid);
+	return str_begins(mg_ldap_conn_uri(conn), "ldaps://");
+}
+
+static const char *
+mg_ldap_open_step_error(struct mg_ldap_conn *conn,
+			const struct mg_ldap_open_result *result)
+{
+	switch (result->step) {
+	case MG_LDAP_OPEN_STEP_CONNECT:
+		return mg_ldap_conn_is_ldaps(conn) ?
+			"connect or TLS handshake failed" : "connect failed";
+	case MG_LDAP_OPEN_STEP_STARTTLS:
+		break;
+	case MG_LDAP_OPEN_STEP_HANDSHAKE:
+		return "TLS handshake failed";
+	case MG_LDAP_OPEN_STEP_BIND:
+		return "bind after StartTLS failed";
+	case MG_LDAP_OPEN_STEP_DONE:
+		break;
 	}
-	return mg_ldap_conn_send_service_bind(conn);
+	i_unreached();
 }
 
-static void mg_ldap_conn_connected(struct mg_ldap_conn *conn)
+void mg_ldap_conn_opened(struct mg_ldap_conn *conn,
+			 const struct mg_ldap_open_result *result)
 {
-	io_remove(&conn->io);
-	mg_ldap_conn_start(conn);
-}
-
-/* With LDAP_OPT_CONNECT_ASYNC the first operation starts the TCP connect
-   and returns LDAP_X_CONNECTING; repeating it once the socket is writable
-   completes the connect and sends it. The first operation is StartTLS
-   with tls = yes, else the service bind. */
-static void mg_ldap_conn_start(struct mg_ldap_conn *conn)
-{
-	int ret = mg_ldap_conn_send_first(conn);
-
-	if (ret != LDAP_SUCCESS && ret != LDAP_X_CONNECTING) {
-		mg_ldap_conn_fail_ld(conn, "connect failed");
+	if (result->step == MG_LDAP_OPEN_STEP_STARTTLS) {
+		/* nothing is ever sent in plain text after it */
+		mg_ldap_conn_fail(conn, t_strdup_printf(
+			"StartTLS refused by the server: %s%s%s",
+			ldap_err2string(result->ret),
+			result->diag == NULL || result->diag[0] == '\0' ?
+			"" : ": ", result->diag == NULL ? "" : result->diag));
 		return;
 	}
-	if (conn->fd < 0 &&
-	    ldap_get_option(conn->ld, LDAP_OPT_DESC, &conn->fd) !=
-	    LDAP_OPT_SUCCESS) {
+	if (result->step != MG_LDAP_OPEN_STEP_DONE) {
+		mg_ldap_conn_fail_code(conn, mg_ldap_open_step_error(conn, result),
+				       result->ret);
+		return;
+	}
+	if (ldap_get_option(conn->ld, LDAP_OPT_DESC, &conn->fd) !=
+	    LDAP_OPT_SUCCESS || conn->fd < 0) {
+		conn->fd = -1;
 		mg_ldap_conn_fail(conn, "no socket for the connection");
 		return;
 	}
-	if (ret == LDAP_X_CONNECTING) {
-		conn->io = io_add(conn->fd, IO_WRITE,
-				  mg_ldap_conn_connected, conn);
-		return;
-	}
 	net_set_nonblock(conn->fd, TRUE);
-	conn->state = mg_ldap_conn_wants_starttls(conn) ?
-		MG_LDAP_CONN_STARTTLS : MG_LDAP_CONN_BINDING;
+	conn->op_msgid = result->msgid;
+	conn->state = MG_LDAP_CONN_BINDING;
 	conn->io = io_add(conn->fd, IO_READ, mg_ldap_conn_input, conn);
+}
+
+/* Setting up a connection (resolving, connecting, TLS, the service bind)
+   gets half of request_timeout: a request waiting for it still has the
+   other half to be served by the next URI. */
+static unsigned int mg_ldap_conn_setup_msecs(const struct mg_ldap *ldap)
+{
+	return I_MAX(ldap->set.request_timeout_msecs / 2, 1);
 }
 
 static void mg_ldap_conn_connect_timeout(struct mg_ldap_conn *conn)
 {
 	mg_ldap_conn_fail(conn, t_strdup_printf(
 		"connect and bind timed out after %u ms",
-		conn->ldap->set.request_timeout_msecs));
+		mg_ldap_conn_setup_msecs(conn->ldap)));
 }
 
 static bool mg_ldap_conn_set_string(struct mg_ldap_conn *conn, int option,
@@ -446,32 +425,62 @@ static bool mg_ldap_conn_set_string(struct mg_ldap_conn *conn, int option,
 		ldap_set_option(conn->ld, option, value) == LDAP_OPT_SUCCESS;
 }
 
+/* libldap loads the files only when it builds the context, and then says
+   no more than that it failed: name the file it could not read. */
+static const char *mg_ldap_conn_tls_ctx_error(const struct mg_ldap_settings *set)
+{
+	struct mg_error error;
+
+	if (!mg_tls_file_readable("tls_ca_cert_file", set->tls_ca_cert_file,
+				  FALSE, &error) ||
+	    !mg_tls_file_readable("tls_ca_cert_dir", set->tls_ca_cert_dir,
+				  TRUE, &error) ||
+	    !mg_tls_file_readable("tls_cert_file", set->tls_cert_file,
+				  FALSE, &error) ||
+	    !mg_tls_file_readable("tls_key_file", set->tls_key_file,
+				  FALSE, &error)) {
+		return t_strdup_printf("can't load the TLS files: %s",
+				       error.message);
+	}
+	return "can't load the TLS files: one of tls_ca_cert_file, "
+		"tls_ca_cert_dir, tls_cert_file, tls_key_file is not valid "
+		"PEM, or the key does not match the certificate";
+}
+
 /* TLS options of this handle alone, then a context built from them:
    the process-wide defaults of ldap.conf stay out of it. */
-static bool mg_ldap_conn_set_tls(struct mg_ldap_conn *conn)
+static bool mg_ldap_conn_set_tls(struct mg_ldap_conn *conn,
+				 const char **error_r)
 {
 	const struct mg_ldap_settings *set = &conn->ldap->set;
 	int require_cert = set->tls_require_cert, new_ctx = 0;
 
 	/* a plain connection must not fail over a TLS file it never uses */
-	if (!mg_ldap_conn_wants_starttls(conn) &&
-	    !str_begins(mg_ldap_conn_uri(conn), "ldaps://"))
+	if (!mg_ldap_conn_wants_starttls(conn) && !mg_ldap_conn_is_ldaps(conn))
 		return TRUE;
-	return mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_CACERTFILE,
-				       set->tls_ca_cert_file) &&
-		mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_CACERTDIR,
-					set->tls_ca_cert_dir) &&
-		mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_CERTFILE,
-					set->tls_cert_file) &&
-		mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_KEYFILE,
-					set->tls_key_file) &&
-		ldap_set_option(conn->ld, LDAP_OPT_X_TLS_REQUIRE_CERT,
-				&require_cert) == LDAP_OPT_SUCCESS &&
-		ldap_set_option(conn->ld, LDAP_OPT_X_TLS_NEWCTX,
-				&new_ctx) == LDAP_OPT_SUCCESS;
+	if (!mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_CACERTFILE,
+				     set->tls_ca_cert_file) ||
+	    !mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_CACERTDIR,
+				     set->tls_ca_cert_dir) ||
+	    !mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_CERTFILE,
+				     set->tls_cert_file) ||
+	    !mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_KEYFILE,
+				     set->tls_key_file) ||
+	    ldap_set_option(conn->ld, LDAP_OPT_X_TLS_REQUIRE_CERT,
+			    &require_cert) != LDAP_OPT_SUCCESS) {
+		*error_r = "can't set the TLS options";
+		return FALSE;
+	}
+	if (ldap_set_option(conn->ld, LDAP_OPT_X_TLS_NEWCTX,
+			    &new_ctx) != LDAP_OPT_SUCCESS) {
+		*error_r = mg_ldap_conn_tls_ctx_error(set);
+		return FALSE;
+	}
+	return TRUE;
 }
 
-static bool mg_ldap_conn_set_options(struct mg_ldap_conn *conn)
+static bool mg_ldap_conn_set_options(struct mg_ldap_conn *conn,
+				     const char **error_r)
 {
 	int version = LDAP_VERSION3;
 	struct timeval tv;
@@ -479,20 +488,25 @@ static bool mg_ldap_conn_set_options(struct mg_ldap_conn *conn)
 
 	tv.tv_sec = msecs / 1000;
 	tv.tv_usec = (msecs % 1000) * 1000;
-	return ldap_set_option(conn->ld, LDAP_OPT_PROTOCOL_VERSION,
-			       &version) == LDAP_OPT_SUCCESS &&
-		ldap_set_option(conn->ld, LDAP_OPT_CONNECT_ASYNC,
-				LDAP_OPT_ON) == LDAP_OPT_SUCCESS &&
-		ldap_set_option(conn->ld, LDAP_OPT_NETWORK_TIMEOUT,
-				&tv) == LDAP_OPT_SUCCESS &&
-		ldap_set_option(conn->ld, LDAP_OPT_REFERRALS,
-				LDAP_OPT_OFF) == LDAP_OPT_SUCCESS &&
-		mg_ldap_conn_set_tls(conn);
+	if (ldap_set_option(conn->ld, LDAP_OPT_PROTOCOL_VERSION,
+			    &version) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(conn->ld, LDAP_OPT_CONNECT_ASYNC,
+			    LDAP_OPT_ON) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(conn->ld, LDAP_OPT_NETWORK_TIMEOUT,
+			    &tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(conn->ld, LDAP_OPT_REFERRALS,
+			    LDAP_OPT_OFF) != LDAP_OPT_SUCCESS) {
+		*error_r = "can't set connection options";
+		return FALSE;
+	}
+	return mg_ldap_conn_set_tls(conn, error_r);
 }
 
 void mg_ldap_conn_connect(struct mg_ldap_conn *conn)
 {
 	const char *uri = mg_ldap_conn_uri(conn);
+	const char *error;
+	LDAP *ld;
 	int ret;
 
 	i_assert(conn->state == MG_LDAP_CONN_DISCONNECTED);
@@ -505,14 +519,20 @@ void mg_ldap_conn_connect(struct mg_ldap_conn *conn)
 			"ldap_initialize() failed: %s", ldap_err2string(ret)));
 		return;
 	}
-	if (!mg_ldap_conn_set_options(conn)) {
-		mg_ldap_conn_fail(conn, "can't set connection options");
+	if (!mg_ldap_conn_set_options(conn, &error)) {
+		mg_ldap_conn_fail(conn, error);
+		return;
+	}
+	ld = conn->ld;
+	conn->ld = NULL;
+	if (!mg_ldap_open_start(conn, ld, mg_ldap_conn_wants_starttls(conn),
+				&error)) {
+		mg_ldap_conn_fail(conn, error);
 		return;
 	}
 	conn->state = MG_LDAP_CONN_CONNECTING;
-	conn->to = timeout_add(conn->ldap->set.request_timeout_msecs,
+	conn->to = timeout_add(mg_ldap_conn_setup_msecs(conn->ldap),
 			       mg_ldap_conn_connect_timeout, conn);
-	mg_ldap_conn_start(conn);
 }
 
 void mg_ldap_conns_create(struct mg_ldap *ldap,

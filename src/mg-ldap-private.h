@@ -16,8 +16,10 @@ enum mg_ldap_conn_state {
 	MG_LDAP_CONN_DISCONNECTED,
 	/* closed, its requests being requeued or failed */
 	MG_LDAP_CONN_FAILING,
+	/* resolving, connecting, StartTLS and the TLS handshake: on a
+	   helper thread (mg-ldap-open.c) */
 	MG_LDAP_CONN_CONNECTING,
-	MG_LDAP_CONN_STARTTLS,
+	/* the service bind sent, its answer read on the ioloop */
 	MG_LDAP_CONN_BINDING,
 	MG_LDAP_CONN_READY,
 };
@@ -68,11 +70,13 @@ struct mg_ldap_conn {
 	unsigned int failures;
 	unsigned int reconnect_msecs;
 
+	/* NULL while the helper thread has the handle */
 	LDAP *ld;
+	struct mg_ldap_open *open;
 	int fd;
 	struct io *io;
 	struct timeout *to;
-	/* the StartTLS or service bind operation under way */
+	/* the service bind under way */
 	int op_msgid;
 
 	struct mg_ldap_queue inflight;
@@ -101,6 +105,33 @@ struct mg_ldap {
 	   first one again (doubling while it stays away) */
 	struct timeout *to_failback;
 	unsigned int failback_msecs;
+	/* helper threads opening connections, including those whose
+	   connection stopped waiting for them */
+	struct mg_ldap_open *opens;
+};
+
+enum mg_ldap_open_step {
+	/* resolve, connect (with the ldaps:// handshake), send the first
+	   operation: StartTLS, or the service bind */
+	MG_LDAP_OPEN_STEP_CONNECT,
+	/* waiting for the answer to StartTLS */
+	MG_LDAP_OPEN_STEP_STARTTLS,
+	MG_LDAP_OPEN_STEP_HANDSHAKE,
+	/* sending the service bind after StartTLS */
+	MG_LDAP_OPEN_STEP_BIND,
+	/* the service bind is sent */
+	MG_LDAP_OPEN_STEP_DONE,
+};
+
+struct mg_ldap_open_result {
+	/* where it stopped */
+	enum mg_ldap_open_step step;
+	/* libldap's result there */
+	int ret;
+	/* the server's text refusing StartTLS (libldap's memory) */
+	char *diag;
+	/* the service bind's, with MG_LDAP_OPEN_STEP_DONE */
+	int msgid;
 };
 
 struct mg_ldap_queue *mg_ldap_queue_of(struct mg_ldap *ldap,
@@ -133,5 +164,18 @@ void mg_ldap_failback_deinit(struct mg_ldap *ldap);
 void mg_ldap_conn_stalled(struct mg_ldap_conn *conn, const char *error);
 /* Drops the connection after what went wrong with libldap's own words. */
 void mg_ldap_conn_fail_ld(struct mg_ldap_conn *conn, const char *what);
+/* The helper thread finished; conn->ld is the handle again. */
+void mg_ldap_conn_opened(struct mg_ldap_conn *conn,
+			 const struct mg_ldap_open_result *result);
+
+/* Runs the steps libldap blocks in on a helper thread, which owns ld
+   (closing it on failure here too). */
+bool mg_ldap_open_start(struct mg_ldap_conn *conn, LDAP *ld, bool starttls,
+			const char **error_r);
+/* The connection stops waiting: the handle is closed when the thread
+   ends. */
+void mg_ldap_open_abandon(struct mg_ldap_conn *conn);
+/* Waits for every helper thread to end. */
+void mg_ldap_opens_deinit(struct mg_ldap *ldap);
 
 #endif

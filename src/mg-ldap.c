@@ -432,6 +432,7 @@ void mg_ldap_deinit(struct mg_ldap **_ldap)
 	mg_ldap_fail_queue(ldap, TRUE, "shutting down");
 	mg_ldap_conns_destroy(&ldap->conns);
 	mg_ldap_conns_destroy(&ldap->bind_conns);
+	mg_ldap_opens_deinit(ldap);
 	event_unref(&ldap->event);
 	pool_unref(&ldap->pool);
 }

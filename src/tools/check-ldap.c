@@ -4,6 +4,7 @@
 #include <string.h>
 #include <ldap.h>
 #include "mg-config.h"
+#include "mg-tls.h"
 #include "check-entry.h"
 #include "check-ldap.h"
 
@@ -35,24 +36,63 @@ static bool set_string_option(LDAP *ld, int option, const char *value)
 		ldap_set_option(ld, option, value) == LDAP_OPT_SUCCESS;
 }
 
+/* libldap says only that it could not build the TLS context: name the
+   file this process cannot read, as the plugin does. */
+static char *tls_ctx_error(const struct mg_config *config)
+{
+	struct mg_error error;
+
+	if (!mg_tls_file_readable("tls_ca_cert_file", config->tls_ca_cert_file,
+				  false, &error) ||
+	    !mg_tls_file_readable("tls_ca_cert_dir", config->tls_ca_cert_dir,
+				  true, &error) ||
+	    !mg_tls_file_readable("tls_cert_file", config->tls_cert_file,
+				  false, &error) ||
+	    !mg_tls_file_readable("tls_key_file", config->tls_key_file,
+				  false, &error))
+		return g_strdup_printf("can't load the TLS files: %s",
+				       error.message);
+	return g_strdup("can't load the TLS files: one of tls_ca_cert_file, "
+			"tls_ca_cert_dir, tls_cert_file, tls_key_file is not "
+			"valid PEM, or the key does not match the certificate");
+}
+
 /* The TLS settings go on this handle only, and a fresh TLS context is
-   built from them, so no library-wide default leaks in. */
-static bool set_tls_options(LDAP *ld, const struct mg_config *config)
+   built from them, so no library-wide default leaks in. Returns NULL on
+   success. */
+static char *set_tls_options(LDAP *ld, const struct mg_config *config)
 {
 	int require_cert = config->tls_require_cert, new_ctx = 0;
 
-	return set_string_option(ld, LDAP_OPT_X_TLS_CACERTFILE,
-				 config->tls_ca_cert_file) &&
-		set_string_option(ld, LDAP_OPT_X_TLS_CACERTDIR,
-				  config->tls_ca_cert_dir) &&
-		set_string_option(ld, LDAP_OPT_X_TLS_CERTFILE,
-				  config->tls_cert_file) &&
-		set_string_option(ld, LDAP_OPT_X_TLS_KEYFILE,
-				  config->tls_key_file) &&
-		ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT,
-				&require_cert) == LDAP_OPT_SUCCESS &&
-		ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX,
-				&new_ctx) == LDAP_OPT_SUCCESS;
+	if (!set_string_option(ld, LDAP_OPT_X_TLS_CACERTFILE,
+			       config->tls_ca_cert_file) ||
+	    !set_string_option(ld, LDAP_OPT_X_TLS_CACERTDIR,
+			       config->tls_ca_cert_dir) ||
+	    !set_string_option(ld, LDAP_OPT_X_TLS_CERTFILE,
+			       config->tls_cert_file) ||
+	    !set_string_option(ld, LDAP_OPT_X_TLS_KEYFILE,
+			       config->tls_key_file) ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT,
+			    &require_cert) != LDAP_OPT_SUCCESS)
+		return g_strdup("can't set the TLS options");
+	if (ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX,
+			    &new_ctx) != LDAP_OPT_SUCCESS)
+		return tls_ctx_error(config);
+	return NULL;
+}
+
+/* "WHAT: <libldap's error>[: <the server's or libldap's diagnostic>]",
+   worded as in the plugin's log. */
+static char *ldap_error(LDAP *ld, const char *what, int err)
+{
+	char *diag = NULL, *error;
+
+	(void)ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+	error = g_strdup_printf("%s: %s%s%s", what, ldap_err2string(err),
+				diag == NULL || diag[0] == '\0' ? "" : ": ",
+				diag == NULL ? "" : mg_tls_diagnostic(diag));
+	ldap_memfree(diag);
+	return error;
 }
 
 /* The service bind: SASL EXTERNAL (the identity is the socket's peer or
@@ -68,6 +108,7 @@ static char *service_bind(LDAP *ld, const struct mg_config *config)
 		secret == NULL ? 0 : strlen(secret),
 		(char *)(secret == NULL ? "" : secret)
 	};
+	char *what, *error;
 	int ret;
 
 	if (config->sasl_bind) {
@@ -75,23 +116,28 @@ static char *service_bind(LDAP *ld, const struct mg_config *config)
 				       NULL, NULL, NULL);
 		if (ret == LDAP_SUCCESS)
 			return NULL;
-		return g_strdup_printf("SASL %s bind failed: %s",
-				       config->sasl_mech, ldap_err2string(ret));
+		what = g_strdup_printf("bind as 'SASL %s' failed",
+				       config->sasl_mech);
+	} else {
+		ret = ldap_sasl_bind_s(ld, config->dn, LDAP_SASL_SIMPLE, &cred,
+				       NULL, NULL, NULL);
+		if (ret == LDAP_SUCCESS)
+			return NULL;
+		/* the DN is named, never the password */
+		what = g_strdup_printf("bind as '%s' failed",
+				       config->dn == NULL ? "(anonymous)" :
+				       config->dn);
 	}
-	ret = ldap_sasl_bind_s(ld, config->dn, LDAP_SASL_SIMPLE, &cred,
-			       NULL, NULL, NULL);
-	if (ret == LDAP_SUCCESS)
-		return NULL;
-	/* the DN is named, never the password */
-	return g_strdup_printf("bind as '%s' failed: %s",
-			       config->dn == NULL ? "" : config->dn,
-			       ldap_err2string(ret));
+	error = ldap_error(ld, what, ret);
+	g_free(what);
+	return error;
 }
 
 /* Returns NULL on success, else why this URI did not do. */
 static char *try_uri(struct check_ldap *ldap, const char *uri,
 		     const struct mg_config *config)
 {
+	char *error;
 	int ret;
 
 	ret = ldap_initialize(&ldap->ld, uri);
@@ -100,14 +146,15 @@ static char *try_uri(struct check_ldap *ldap, const char *uri,
 		return g_strdup_printf("ldap_initialize() failed: %s",
 				       ldap_err2string(ret));
 	}
-	if (!set_options(ldap->ld, &ldap->timeout) ||
-	    !set_tls_options(ldap->ld, config))
+	if (!set_options(ldap->ld, &ldap->timeout))
 		return g_strdup("can't set connection options");
+	error = set_tls_options(ldap->ld, config);
+	if (error != NULL)
+		return error;
 	if (config->tls) {
 		ret = ldap_start_tls_s(ldap->ld, NULL, NULL);
 		if (ret != LDAP_SUCCESS)
-			return g_strdup_printf("StartTLS failed: %s",
-					       ldap_err2string(ret));
+			return ldap_error(ldap->ld, "StartTLS failed", ret);
 	}
 	return service_bind(ldap->ld, config);
 }

@@ -93,7 +93,7 @@ def make():
             dovecot_settings=dovecot_settings, match=None, start=False)
         dc.extra_conf = extra_conf
         if masters:
-            path = dc.write_settings_text("masters", masters)
+            path = dc.write_settings_text("masters", masters, mode=0o644)
             dc.auth_dbs.insert(0, AuthDB("passdb", "passwd-file", path,
                                          master="yes", **{"pass": "yes"}))
         dc.start()

@@ -36,7 +36,7 @@ MIN_REQUESTS = 3000
 def violation(who, answer):
     """Why answer is wrong for who, or None."""
     if who == "mailbox":
-        if answer.nologin:
+        if answer.refused:
             return "mailbox refused as a custom recipient"
         if not answer.ok and not answer.temp:
             return "mailbox user got a permanent failure"
@@ -64,7 +64,7 @@ class Soak:
             answers = ac.wait_all(ids, timeout=30)
         for rid, who in ids.items():
             a = answers[rid]
-            kind = ("temp" if a.temp else "nologin" if a.nologin else
+            kind = ("temp" if a.temp else "refused" if a.refused else
                     "ok" if a.ok else "fail")
             key = (phase, who, kind)
             self.outcomes[key] = self.outcomes.get(key, 0) + 1
@@ -131,7 +131,7 @@ def test_fault_soak():
         assert soak.outcomes.get(("first frozen", "mailbox", "ok"), 0) > 0
         assert soak.outcomes.get(("healthy again", "mailbox", "ok"), 0) == \
             10 * BATCH_COPIES * 2
-        assert soak.outcomes.get(("healthy again", "custom", "nologin"), 0) == \
+        assert soak.outcomes.get(("healthy again", "custom", "refused"), 0) == \
             10 * BATCH_COPIES * 2
         assert dc.auth_pid() == pid, "the auth process was restarted"
         assert dc.crash_lines() == []

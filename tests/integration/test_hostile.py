@@ -251,7 +251,7 @@ def test_passwords_never_logged():
                    "diagnostics_logging": "maximum"}
         dc = sb.dovecot(start=False, settings=CHATTY)
         masters = dc.write_settings_text(
-            "masters", f"admin:{{PLAIN}}{MASTER_SECRET}::::::\n")
+            "masters", f"admin:{{PLAIN}}{MASTER_SECRET}::::::\n", mode=0o644)
         dc.auth_dbs = [AuthDB("passdb", "passwd-file", masters, master="yes",
                               **{"pass": "yes"})] + mgsetup.auth_dbs_for(
             dc, ad_tree.plugin_settings(ldap.uri, **service))

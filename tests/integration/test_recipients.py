@@ -168,7 +168,8 @@ def test_wrong_password_looks_alike(make):
 def _master_setup(make):
     ldap, dc = make(ad_tree, dovecot_settings={
         "auth_master_user_separator": "*"}, start=False)
-    path = dc.write_settings_text("masters", "admin:{PLAIN}Master-pw-1::::::\n")
+    path = dc.write_settings_text("masters", "admin:{PLAIN}Master-pw-1::::::\n",
+                                   mode=0o644)
     dc.auth_dbs.insert(0, AuthDB("passdb", "passwd-file", path,
                                  master="yes", **{"pass": "yes"}))
     dc.start()
@@ -221,7 +222,8 @@ def test_unknown_user_reaches_the_next_passdb(make):
     ldap, dc = make(ad_tree, start=False)
     path = dc.write_settings_text(
         "local", "localonly:{PLAIN}Local-pw-1::::::\n"
-                 f"{PARTNER.login}:{{PLAIN}}{PARTNER.password}::::::\n")
+                 f"{PARTNER.login}:{{PLAIN}}{PARTNER.password}::::::\n",
+        mode=0o644)
     passdbs = [d for d in dc.auth_dbs if d.kind == "passdb"]
     userdbs = [d for d in dc.auth_dbs if d.kind == "userdb"]
     dc.auth_dbs = passdbs + [AuthDB("passdb", "passwd-file", path)] + userdbs + [

@@ -9,9 +9,11 @@ user name says.
   classified from the part that could be read;
 - chain settings that would undo a refusal stop the auth process at start;
 - the duplicate-match warning is written only after the password check;
-- log lines never carry a client's or a directory's control characters.
+- log lines never carry a client's or a directory's control characters;
+- a server closing an idle connection is no error (issue 12, item 3).
 """
 
+import os
 import re
 
 import pytest
@@ -19,6 +21,7 @@ import pytest
 import mgsetup
 from fixtures import ad_tree as tree
 from sandbox import Sandbox, IMAP_AUTHFAIL, AuthDB
+from sandbox.load import wait_until
 from sandbox.fakeldap import FakeLdap, attribute, entry_body, tlv, integer
 
 pytestmark = pytest.mark.plugin
@@ -244,3 +247,24 @@ def test_directory_user_name_with_control_characters_is_refused():
         assert not ok and reply.startswith(TEMPFAIL), reply
         log = dc.wait_log("holds control characters")
         assert_clean(log)
+
+
+# --- a server closing an idle connection is no error (issue 12, item 3) ---------
+
+def test_idle_close_is_not_an_error():
+    with Sandbox() as sb:
+        ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif(),
+                        global_conf="idletimeout 1\n")
+        dc = start(sb, uri=ldap.uri)
+        ok, reply = dc.imap_login(ALICE.login, ALICE.password)
+        assert ok, reply
+        mark = dc.log_mark()
+        # slapd says when it closed them for being idle
+        ldap_log = os.path.join(ldap.dir, "slapd.log")
+        assert wait_until(lambda: "closed (idletimeout)" in open(
+            ldap_log, errors="replace").read(), timeout=15)
+        ok, reply = dc.imap_login(ALICE.login, ALICE.password)
+        assert ok, reply
+        log = dc.log_since(mark)
+        assert not [l for l in log.splitlines()
+                    if "auth: Error" in l or "auth: Warning" in l], log

@@ -8,9 +8,11 @@ The test makes its own CA with openssl: a CA, a server certificate for
 unrelated CA.
 """
 
+import contextlib
 import os
 import pwd
 import re
+import shutil
 import subprocess
 import urllib.parse
 
@@ -19,12 +21,15 @@ import pytest
 import mgsetup
 from fixtures import ad_tree
 from sandbox import Sandbox, IMAP_REFUSED, procs
+from sandbox.dovecot import AuthDB, REPO_ROOT, render_settings
+from sandbox.stall import SilentDNS, TLSStallServer
 from sandbox.load import IMAP_TEMPFAIL, POP3_TEMPFAIL
 
 pytestmark = pytest.mark.plugin
 
 ALICE = ad_tree.EXPECTED["alice"]
 PARTNER = ad_tree.EXPECTED["partner"]
+LOCAL_USER, LOCAL_PW = "localonly", "Local-pw-1"
 
 
 def openssl(*args, cwd):
@@ -83,11 +88,13 @@ class TLSWorld:
         self.ldapi_uri = "ldapi://" + urllib.parse.quote(self.ldapi_path,
                                                          safe="")
         self.ldaps_uri = f"ldaps://127.0.0.1:{self.ldaps_port}/"
+        # the certificate is for 127.0.0.1 and localhost: not this address
+        self.ldaps_wrong_host_uri = f"ldaps://127.0.0.2:{procs.free_port()}/"
         self.slapd = sb.slapd(
             name="ldap", suffix=ad_tree.SUFFIX, ldif=ad_tree.ldif(),
             port=port,
             uris=[f"ldap://127.0.0.1:{port}/", self.ldaps_uri,
-                  self.ldapi_uri],
+                  self.ldaps_wrong_host_uri, self.ldapi_uri],
             global_conf=f"TLSCACertificateFile {self.ca}\n"
                         f"TLSCertificateFile {cert}\n"
                         f"TLSCertificateKeyFile {key}\n",
@@ -101,11 +108,28 @@ class TLSWorld:
         self.slapd.ready_env = {"LDAPTLS_CACERT": self.ca}
         self.slapd.wait_ready()
 
-    def dovecot(self, **over):
+    @contextlib.contextmanager
+    def running(self, **over):
+        """dovecot(**over), stopped afterwards: the later tests read the
+        slapd log, where its reconnects would show."""
+        dc = self.dovecot(**over)
+        try:
+            yield dc
+        finally:
+            dc.stop()
+
+    def dovecot(self, local_passdb=False, bind_mounts=(), **over):
+        """local_passdb: a passwd-file passdb before the plugin's, knowing
+        LOCAL_USER alone."""
         dc = self.sb.dovecot(start=False)
         settings = ad_tree.plugin_settings(over.pop("uris", self.slapd.uri),
                                            request_timeout="2s", **over)
         dc.auth_dbs = mgsetup.auth_dbs_for(dc, settings)
+        if local_passdb:
+            path = dc.write_settings_text(
+                "local-users", f"{LOCAL_USER}:{{PLAIN}}{LOCAL_PW}::::::\n")
+            dc.auth_dbs.insert(0, AuthDB("passdb", "passwd-file", path))
+        dc.bind_mounts = list(bind_mounts)
         dc.start()
         return dc
 
@@ -225,3 +249,170 @@ def test_anonymous_over_ldapi_sees_nobody(world):
     dc = world.dovecot(uris=world.ldapi_uri)
     assert dc.imap_login(ALICE.login, ALICE.password).text == \
         "NO [AUTHENTICATIONFAILED] Authentication failed."
+
+
+# --- nothing blocks the auth process ------------------------------------------
+#
+# libldap resolves host names and does TLS handshakes synchronously. A
+# server that accepts TCP and then never speaks TLS (or a DNS server that
+# never answers) must stall only the connection waiting for it: a login
+# served by another passdb is answered at once, and LDAP logins go on to
+# the next URI within request_timeout.
+
+REQUEST_TIMEOUT = 2.0       # world.running()'s request_timeout
+
+
+def assert_stall_blocks_nothing(dc, stalled, stalled_uri):
+    with dc.auth_client() as ac:
+        ldap_login = ac.send_plain(ALICE.login, ALICE.password)
+        # the plugin is now inside the step that blocks
+        assert stalled.wait_seen(1, timeout=REQUEST_TIMEOUT), \
+            "the plugin never reached the stalled step"
+        local = ac.auth_plain(LOCAL_USER, LOCAL_PW, timeout=10)
+        assert local.logged_in, local
+        assert local.elapsed < 0.1, local
+        answer = ac.wait_all([ldap_login], timeout=10)[ldap_login]
+    assert answer.logged_in, answer
+    assert answer.elapsed < REQUEST_TIMEOUT, answer
+    log = dc.log_text()
+    assert f"{stalled_uri}: connect and bind timed out after" in log, log
+    assert dc.crash_lines() == []
+
+
+def test_stalled_starttls_handshake_blocks_nothing(world):
+    stall = TLSStallServer(starttls=True)
+    try:
+        with world.running(uris=f"{stall.uri} {world.slapd.uri}", tls="yes",
+                           tls_ca_cert_file=world.ca, local_passdb=True,
+                           **world.service_dn()) as dc:
+            assert_stall_blocks_nothing(dc, stall, stall.uri)
+        assert stall.errors == []
+    finally:
+        stall.close()
+
+
+def test_stalled_ldaps_handshake_blocks_nothing(world):
+    stall = TLSStallServer(starttls=False)
+    try:
+        with world.running(uris=f"{stall.uri} {world.ldaps_uri}",
+                           tls_ca_cert_file=world.ca, local_passdb=True,
+                           **world.service_dn()) as dc:
+            assert_stall_blocks_nothing(dc, stall, stall.uri)
+    finally:
+        stall.close()
+
+
+def test_stalled_dns_lookup_blocks_nothing(world):
+    """The auth process gets a resolv.conf (in Dovecot's private mount
+    namespace) naming a DNS server that never answers."""
+    dns = SilentDNS()
+    try:
+        resolv = world.sb.path("resolv.conf")
+        with open(resolv, "w") as f:
+            # longer than request_timeout: a blocking lookup would show
+            f.write(dns.resolv_conf(timeout_secs=3))
+        os.chmod(resolv, 0o644)
+        stalled_uri = "ldap://ldap-stall.mailbox-guard.example:389/"
+        with world.running(uris=f"{stalled_uri} {world.slapd.uri}",
+                           local_passdb=True,
+                           bind_mounts=[(resolv, "/etc/resolv.conf")],
+                           **world.service_dn()) as dc:
+            assert_stall_blocks_nothing(dc, dns, stalled_uri)
+    finally:
+        dns.close()
+
+
+# --- diagnostics that name the cause --------------------------------------------
+
+def check_tool():
+    path = os.environ.get("MG_CHECK_TOOL") or os.path.join(
+        REPO_ROOT, "src", "tools", "mailbox-guard-check")
+    if not os.access(path, os.X_OK):
+        pytest.skip(f"{path} is not built")
+    return path
+
+
+def run_check_tool(world, name, **over):
+    """mailbox-guard-check for alice with these settings; returns its
+    stderr."""
+    settings = ad_tree.plugin_settings(over.pop("uris", world.slapd.uri),
+                                       request_timeout="2s", **over)
+    path = world.sb.path(f"{name}.conf")
+    with open(path, "w") as f:
+        f.write(render_settings(settings))
+    r = subprocess.run([check_tool(), "-c", path, ALICE.login],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
+    return r.stderr
+
+
+def test_unreadable_ca_file_is_named(world):
+    """The auth process runs as Dovecot's internal user: a CA file only
+    root can read fails every connection, and the log says which file
+    and why."""
+    ca = os.path.join(world.pki, "root-only-ca.pem")
+    shutil.copy(world.ca, ca)
+    os.chmod(ca, 0o600)
+    mark = world.log_mark()
+    with world.running(tls="yes", tls_ca_cert_file=ca,
+                       **world.service_dn()) as dc:
+        assert_refused(world, dc, mark, f"{world.slapd.uri}: can't load the "
+                       f"TLS files: tls_ca_cert_file {ca}: Permission denied")
+
+
+def test_check_tool_names_missing_ca_file(world):
+    ca = os.path.join(world.pki, "no-such-ca.pem")
+    err = run_check_tool(world, "missing-ca", tls="yes", tls_ca_cert_file=ca,
+                         **world.service_dn())
+    assert (f"can't load the TLS files: tls_ca_cert_file {ca}: "
+            "No such file or directory") in err, err
+
+
+HOST_MISMATCH = "not issued for the host name of the URI"
+
+
+def test_host_name_mismatch_is_explained(world):
+    """libldap with GnuTLS replaces its own "hostname does not match"
+    with "(unknown error code)": the log says what that means."""
+    mark = world.log_mark()
+    uri = world.ldaps_wrong_host_uri
+    with world.running(uris=uri, tls_ca_cert_file=world.ca,
+                       **world.service_dn()) as dc:
+        assert_refused(world, dc, mark, f"{uri}: connect or TLS handshake "
+                       "failed: Can't contact LDAP server: the server "
+                       "certificate was refused")
+        log = dc.log_text()
+    assert HOST_MISMATCH in log, log
+    assert "(unknown error code)" not in log, log
+    err = run_check_tool(world, "wrong-host", uris=uri,
+                         tls_ca_cert_file=world.ca, **world.service_dn())
+    assert HOST_MISMATCH in err, err
+    # the control: the same server under its certificate's name
+    with world.running(uris=world.ldaps_uri, tls_ca_cert_file=world.ca,
+                       **world.service_dn()) as dc:
+        assert_serves(dc)
+
+
+def test_check_tool_prints_the_servers_diagnostic(world):
+    """A server that refuses simple binds without TLS says why in its
+    diagnostic text; the tool prints it as the plugin logs it."""
+    strict = world.sb.slapd(name="ldap-strict", suffix=ad_tree.SUFFIX,
+                            ldif=ad_tree.ldif(),
+                            global_conf="security simple_bind=1\n")
+    try:
+        service = {"dn": strict.rootdn, "dnpass": strict.rootpw}
+        with world.running(uris=strict.uri, **service) as dc:
+            assert dc.imap_login(ALICE.login, ALICE.password).text \
+                .startswith(IMAP_TEMPFAIL)
+            log = dc.log_text()
+        m = re.search(r"(bind as '[^']*' failed: .*)$", log, re.M)
+        assert m, dc.log_text()
+        logged = m.group(1)
+        # slapd's own text, after libldap's name for the result code
+        assert logged == (f"bind as '{strict.rootdn}' failed: "
+                          "Confidentiality required: confidentiality "
+                          "required"), logged
+        err = run_check_tool(world, "strict", uris=strict.uri, **service)
+        assert f"{strict.uri}: {logged}" in err, err
+    finally:
+        strict.stop()

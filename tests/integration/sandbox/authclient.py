@@ -24,7 +24,7 @@ _cpids = itertools.count(1)
 
 
 class AuthAnswer:
-    """One OK / FAIL line: .ok, .temp, .nologin, .logged_in, .fields,
+    """One OK / FAIL line: .ok, .temp, .nologin, .refused, .logged_in, .fields,
     .elapsed (seconds from sending the request to reading this line)."""
 
     def __init__(self, line, elapsed):
@@ -42,8 +42,12 @@ class AuthAnswer:
     # Dovecot 2.3.19 says code=temp_fail, older ones a bare "temp"
     temp = property(lambda self: self.status == "FAIL" and (
         self.fields.get("code") == "temp_fail" or "temp" in self.fields))
-    # a custom recipient is OK + nologin: the login process refuses it
+    # a login process is refused with OK + nologin, every other client
+    # (this socket's) with a final failure coded user_disabled
     nologin = property(lambda self: "nologin" in self.fields)
+    refused = property(lambda self: self.nologin or (
+        self.status == "FAIL" and
+        self.fields.get("code") == "user_disabled"))
     logged_in = property(lambda self: self.ok and not self.nologin)
 
     def __repr__(self):

@@ -9,6 +9,7 @@ import hmac
 import imaplib
 import os
 import poplib
+import shlex
 import shutil
 import socket
 import subprocess
@@ -205,6 +206,9 @@ class Dovecot:
         self.modules = list(modules)
         self.proc = None
         self.client_timeout = 15
+        # (source, target) files bind-mounted in Dovecot's private mount
+        # namespace only, e.g. a resolv.conf of the test's own
+        self.bind_mounts = []
         self.report_dir = None      # MG_AUTH_ASAN / MG_AUTH_VALGRIND
 
     # ------------------------------------------------------------------
@@ -214,12 +218,14 @@ class Dovecot:
         """Write a plugin settings file from a dict; returns its path."""
         return self.write_settings_text(filename, render_settings(settings))
 
-    def write_settings_text(self, filename, text):
+    def write_settings_text(self, filename, text, mode=0o600):
+        """mode: root's only by default, as the plugin wants a file
+        holding dnpass; files Dovecot reads after dropping root (a
+        passwd-file) need 0o644."""
         path = os.path.join(self.dir, filename)
         with open(path, "w") as f:
             f.write(text)
-        # root's only, as the plugin wants a file holding dnpass
-        os.chmod(path, 0o600)
+        os.chmod(path, mode)
         return path
 
     def default_settings(self):
@@ -363,8 +369,10 @@ class Dovecot:
                            capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"doveconf rejected {self.conf_path}:\n{r.stderr}")
-        inner = (f"mount --bind {self.module_dir} {STOCK_AUTH_MODULES} && "
-                 f"exec dovecot -F -c {self.conf_path}")
+        mounts = [(self.module_dir, STOCK_AUTH_MODULES), *self.bind_mounts]
+        inner = "".join(f"mount --bind {shlex.quote(src)} {shlex.quote(dst)} && "
+                        for src, dst in mounts)
+        inner += f"exec dovecot -F -c {self.conf_path}"
         argv = ["unshare", "--mount", "--propagation", "private",
                 "sh", "-c", inner]
         self.proc = procs.ManagedProcess(self.name, argv, self.out_path,

@@ -554,8 +554,7 @@ def proxy_pair():
         backend = sb.dovecot(start=False, name="backend", modules=[])
         users = backend.write_settings_text("users", "".join(
             f"{e.login}:{{PLAIN}}{e.password}::::::\n"
-            for e in ad_tree.EXPECTED.values() if e.password))
-        os.chmod(users, 0o644)      # read by the backend's auth process
+            for e in ad_tree.EXPECTED.values() if e.password), mode=0o644)
         backend.auth_dbs = [
             AuthDB("passdb", "passwd-file", users),
             AuthDB("userdb", "static", "uid=nobody gid=nogroup")]
@@ -657,7 +656,6 @@ def test_imaptest_storm_never_lets_a_custom_recipient_in(sandbox):
     custom = entries(tree, REFUSED)
     userfile = dc.write_settings_text("imaptest-users", "".join(
         f"{e.login}:{e.password}\n" for e in mailbox + custom))
-    os.chmod(userfile, 0o600)
     env = dict(os.environ)
     env.setdefault("USER", "root")   # imaptest's default user template
     argv = [os.environ["IMAPTEST"], "host=127.0.0.1",

@@ -31,8 +31,9 @@ import pytest
 import mgsetup
 from fixtures import (ad_tree, ex55_tree, openldap_tree, OK, REFUSED,
                       AUTHFAIL)
-from sandbox import (Sandbox, AuthDB, AuthClient, procs, IMAP_REFUSED, POP3_REFUSED,
-                     IMAP_AUTHFAIL, POP3_AUTHFAIL, REFUSAL_REASON, render_entry)
+from sandbox import (Sandbox, AuthDB, AuthClient, procs, IMAP_REFUSED,
+                     POP3_REFUSED, IMAP_AUTHFAIL, POP3_AUTHFAIL,
+                     REFUSAL_REASON, render_entry)
 from sandbox.load import IMAP_TEMPFAIL, POP3_TEMPFAIL
 
 pytestmark = pytest.mark.plugin
@@ -230,7 +231,7 @@ def test_smtp_auth_via_postfix_tempfail(trees, tree):
         assert_plain_failure(wrong, e.login)
 
 
-# --- doveadm auth test / auth login, every service name ------------------------
+# --- doveadm auth test / auth login, every service name ----------------------
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("service", SERVICES,
@@ -273,7 +274,7 @@ def test_doveadm_every_service(trees, service, mode):
     assert rc_l == 0 and "userdb extra fields" in out_l, out_l
 
 
-# --- the auth cache while an entry changes kind ----------------------------------
+# --- the auth cache while an entry changes kind ------------------------------
 
 # two mailbox users per tree: the first logs in under its stored name, the
 # second under a name pass_attrs renames
@@ -462,7 +463,7 @@ def test_cache_follows_conversion(trees, tree):
     assert not back, "\n".join(back)
 
 
-# --- non-plaintext mechanisms ---------------------------------------------------
+# --- non-plaintext mechanisms ------------------------------------------------
 
 @pytest.fixture(scope="module")
 def cram():
@@ -539,7 +540,7 @@ def test_cram_md5_custom_recipient_fails_like_a_wrong_password(cram):
     assert not problems, "\n".join(problems)
 
 
-# --- a Dovecot proxy in front of a backend -----------------------------------------
+# --- a Dovecot proxy in front of a backend -----------------------------------
 
 @pytest.fixture(scope="module")
 def proxy_pair():
@@ -640,7 +641,7 @@ def test_proxy_refusal_carries_no_routing_fields(proxy_pair, service):
         assert not set(a.fields) & set(ROUTING_FIELDS), (e.login, a)
 
 
-# --- imaptest login storm -----------------------------------------------------------
+# --- imaptest login storm ----------------------------------------------------
 
 @pytest.mark.imaptest
 def test_imaptest_storm_never_lets_a_custom_recipient_in(sandbox):

@@ -141,7 +141,8 @@ class Postfix:
         last = None
         while time.monotonic() < deadline:
             if not self.proc.alive():
-                raise RuntimeError(f"postfix master exited; see {self.log_path}")
+                raise RuntimeError(
+                    f"postfix master exited; see {self.log_path}")
             try:
                 mechs = self.auth_mechanisms()
                 if mechs:

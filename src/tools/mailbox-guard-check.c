@@ -271,6 +271,22 @@ static void print_lookup(const char *prefix, const struct check_service *svc,
 	printf("%spassword: %s\n", prefix, svc->password);
 }
 
+/* What clients other than Dovecot's login processes (Postfix, Exim,
+   doveadm) get, given the IMAP login's verdict: they take any OK as a
+   success, so the plugin answers them with a real failure instead. */
+static const char *other_clients_reply(const struct check_run *run)
+{
+	const char *result = run->services[0].verdict.result;
+
+	if (strcmp(result, "ok") == 0 || strcmp(result, "audit_only") == 0)
+		return "OK (Postfix: 235)";
+	if (strcmp(result, "failure") == 0)
+		return "FAIL code=user_disabled (Postfix: 535)";
+	if (strcmp(result, "tempfail") == 0)
+		return "FAIL code=temp_fail (Postfix: 535)";
+	return "FAIL (Postfix: 535)";
+}
+
 static void print_text(const struct check_run *run)
 {
 	printf("user: %s\n", run->options.user);
@@ -301,6 +317,7 @@ static void print_text(const struct check_run *run)
 			printf("%s warning: %s\n", svc->service,
 			       svc->verdict.warning);
 	}
+	printf("other clients: %s\n", other_clients_reply(run));
 }
 
 /* ---- JSON output ---- */
@@ -364,6 +381,7 @@ static void print_json(const struct check_run *run, int status)
 	json_lookup(out, run->services[0].lookup);
 	for (unsigned int i = 0; i < SERVICE_COUNT; i++)
 		json_service(out, &run->services[i]);
+	json_member(out, "other_clients", other_clients_reply(run));
 	check_json_key(out, "exit_status");
 	g_string_append_printf(out, "%d}", status);
 	puts(out->str);

@@ -124,6 +124,7 @@ class Observed:
         self.dovecot = dovecot
         self.settings_path = dovecot.auth_dbs[0].args
         self.replies = {}       # (login, service) -> (addr, Reply)
+        self.smtp = {}          # login -> what an SMTP AUTH client gets
         self.log = ""
 
     def login_all(self, logins):
@@ -137,6 +138,11 @@ class Observed:
         for (login, service, addr), reply in zip(
                 keys, self.dovecot.parallel(jobs)):
             self.replies[(login, service)] = (addr, reply)
+        for login, password in logins:
+            rc, out = self.dovecot.doveadm_auth_test(
+                login, password, "smtp",
+                f"rip={procs.next_source_address()}")
+            self.smtp[login] = smtp_answer(rc, out)
         self.log = self.wait_barrier()
 
     def wait_barrier(self):
@@ -177,6 +183,17 @@ def observed():
             sb.close()
 
 
+def smtp_answer(rc, out):
+    """`doveadm auth test -x service=smtp` output in the tool's words
+    (what Postfix and Exim see on the same socket)."""
+    if rc == 0:
+        return "OK (Postfix: 235)"
+    for code in ("user_disabled", "temp_fail"):
+        if f"code={code}" in out:
+            return f"FAIL code={code} (Postfix: 535)"
+    return "FAIL (Postfix: 535)"
+
+
 def check_against(obs, login, want_rc):
     """Asks the tool once per service (each login came from its own
     address) and compares with what that login got."""
@@ -192,6 +209,7 @@ def check_against(obs, login, want_rc):
             where
         assert got[service]["exchange"] == exchange_lines(obs.log, addr), \
             where
+        assert got["other_clients"] == obs.smtp[login], login
 
 
 @pytest.mark.plugin
@@ -220,6 +238,8 @@ def test_text_output_matches_json(observed):
               if x.startswith(f"{service} exchange: ")]
         assert ex == got[service]["exchange"]
         assert ex, "tempfail + minimum logs Exchange lines"
+    assert f"other clients: {got['other_clients']}" in lines
+    assert got["other_clients"] == "FAIL code=temp_fail (Postfix: 535)"
 
 
 # --- errors: no plugin, dovecot or slapd needed ------------------------------

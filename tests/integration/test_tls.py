@@ -127,7 +127,8 @@ class TLSWorld:
         dc.auth_dbs = mgsetup.auth_dbs_for(dc, settings)
         if local_passdb:
             path = dc.write_settings_text(
-                "local-users", f"{LOCAL_USER}:{{PLAIN}}{LOCAL_PW}::::::\n")
+                "local-users", f"{LOCAL_USER}:{{PLAIN}}{LOCAL_PW}::::::\n",
+                mode=0o644)
             dc.auth_dbs.insert(0, AuthDB("passdb", "passwd-file", path))
         dc.bind_mounts = list(bind_mounts)
         dc.start()

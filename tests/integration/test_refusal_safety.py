@@ -268,3 +268,31 @@ def test_idle_close_is_not_an_error():
         log = dc.log_since(mark)
         assert not [l for l in log.splitlines()
                     if "auth: Error" in l or "auth: Warning" in l], log
+
+
+# --- a refusal is final: no later passdb answers instead ----------------------
+
+@pytest.mark.parametrize("mode", ["failure", "tempfail"])
+def test_refusal_is_final_in_a_passdb_chain(mode):
+    """A second passdb that knows the custom recipient with the same
+    password (a passwd-file, PAM through winbind, ...) never gets asked."""
+    with Sandbox() as sb:
+        ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
+        dc = sb.dovecot(start=False)
+        settings = tree.plugin_settings(ldap.uri)
+        settings["custom_recipient_result"] = mode
+        passdb, userdb = mgsetup.auth_dbs_for(dc, settings)
+        local = dc.write_settings_text(
+            "local", f"{PARTNER.login}:{{PLAIN}}{PARTNER.password}::::::\n",
+            mode=0o644)
+        dc.auth_dbs = [passdb, AuthDB("passdb", "passwd-file", local),
+                       userdb]
+        dc.start()
+        want = TEMPFAIL if mode == "tempfail" else "NO [CONTACTADMIN]"
+        ok, reply = dc.imap_login(PARTNER.login, PARTNER.password)
+        assert not ok and reply.startswith(want), reply
+        for service in ("smtp", "imap"):
+            rc, out = dc.doveadm_auth_test(PARTNER.login, PARTNER.password,
+                                           service, "rip=127.0.0.9")
+            assert rc == 77, out
+        assert "passwd-file" not in dc.log_text()

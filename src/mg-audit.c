@@ -74,6 +74,9 @@ static void mg_audit_exchange(struct mg_db *db, struct auth_request *request,
 	(void)mg_exchange_format_description(kind, &names->params,
 					     description, sizeof(description));
 	(void)mg_exchange_format_line(kind, &names->params, line, sizeof(line));
+	/* names and values come from clients and the directory */
+	(void)mg_escape_log_text(description);
+	(void)mg_escape_log_text(line);
 
 	event = mg_audit_event(request, "mailbox_guard_exchange_event");
 	event_add_int(event, "event_id", def->id);

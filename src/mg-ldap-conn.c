@@ -8,6 +8,7 @@
 #include "llist.h"
 #include "net.h"
 #include "str.h"
+#include "mg-compat.h"
 #include "mg-ldap-private.h"
 
 /* Reconnect delays after every URI failed: short first, so service
@@ -386,7 +387,7 @@ static int mg_ldap_conn_send_service_bind(struct mg_ldap_conn *conn)
 static bool mg_ldap_conn_wants_starttls(const struct mg_ldap_conn *conn)
 {
 	return conn->ldap->set.starttls &&
-		str_begins(mg_ldap_conn_uri(conn), "ldap://");
+		str_begins_with(mg_ldap_conn_uri(conn), "ldap://");
 }
 
 static int mg_ldap_conn_send_first(struct mg_ldap_conn *conn)
@@ -455,7 +456,7 @@ static bool mg_ldap_conn_set_tls(struct mg_ldap_conn *conn)
 
 	/* a plain connection must not fail over a TLS file it never uses */
 	if (!mg_ldap_conn_wants_starttls(conn) &&
-	    !str_begins(mg_ldap_conn_uri(conn), "ldaps://"))
+	    !str_begins_with(mg_ldap_conn_uri(conn), "ldaps://"))
 		return TRUE;
 	return mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_CACERTFILE,
 				       set->tls_ca_cert_file) &&

@@ -306,9 +306,12 @@ static bool mg_settings_apply_sasl(const struct mg_settings *set,
 		mg_settings_set(config, "sasl_mech", mechs[0], error_r);
 }
 
-bool mg_settings_apply(const struct mg_settings *set,
-		       enum mg_settings_role role, struct mg_config *config,
-		       const char **error_r)
+/* with_vars = FALSE skips the keys that take %{variables}: in the config
+   process they reach check_func already (fake-)expanded. */
+static bool
+mg_settings_apply_keys(const struct mg_settings *set,
+		       enum mg_settings_role role, bool with_vars,
+		       struct mg_config *config, const char **error_r)
 {
 	enum mg_key_scope scope = role == MG_SETTINGS_PASSDB ?
 		MG_KEY_PASSDB : MG_KEY_USERDB;
@@ -318,6 +321,8 @@ bool mg_settings_apply(const struct mg_settings *set,
 		const char *value = mg_settings_value(set, key);
 
 		if (key->scope != MG_KEY_SHARED && key->scope != scope)
+			continue;
+		if (!with_vars && key->vars >= MG_KEY_VARS_REQUEST)
 			continue;
 		/* an empty string is an unset key, as in 2.4's drivers */
 		if (value[0] == '\0')
@@ -332,6 +337,13 @@ bool mg_settings_apply(const struct mg_settings *set,
 		mg_settings_set(config, "user_attrs", "", error_r) &&
 		mg_settings_set(config, "iterate_attrs", "", error_r) &&
 		mg_settings_apply_sasl(set, config, error_r);
+}
+
+bool mg_settings_apply(const struct mg_settings *set,
+		       enum mg_settings_role role, struct mg_config *config,
+		       const char **error_r)
+{
+	return mg_settings_apply_keys(set, role, TRUE, config, error_r);
 }
 
 const char *mg_settings_shared_id(const struct mg_settings *set)
@@ -403,9 +415,9 @@ const char *mg_settings_translate_error(const char *message)
 	return str_c(str);
 }
 
-/* What doveconf and the config process can check: each value on its own
-   (the whole, required keys included, is checked when a passdb or userdb
-   uses the settings). */
+/* What doveconf and the config process can check: each value without
+   variables on its own (the rest, and the whole with its required keys,
+   is checked when a passdb or userdb uses the settings). */
 static bool mg_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 			      const char **error_r)
 {
@@ -413,8 +425,10 @@ static bool mg_settings_check(void *_set, pool_t pool ATTR_UNUSED,
 	struct mg_config *config = mg_config_new();
 	bool ret;
 
-	ret = mg_settings_apply(set, MG_SETTINGS_PASSDB, config, error_r) &&
-		mg_settings_apply(set, MG_SETTINGS_USERDB, config, error_r);
+	ret = mg_settings_apply_keys(set, MG_SETTINGS_PASSDB, FALSE, config,
+				     error_r) &&
+		mg_settings_apply_keys(set, MG_SETTINGS_USERDB, FALSE, config,
+				       error_r);
 	mg_config_free(&config);
 	return ret;
 }

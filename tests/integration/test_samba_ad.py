@@ -9,6 +9,7 @@ passwords can't be read).
 """
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -159,10 +160,11 @@ def settings_for(dc, logins, **over):
     return s
 
 
-def start_dovecot(sb, dc, settings):
+def start_dovecot(sb, dc, settings, mounts=(), path=None):
     d = sb.dovecot(start=False, settings={"auth_debug": "yes"})
-    d.hosts_file = dc.hosts
-    path = d.write_settings("guard.conf", settings)
+    d.bind_mounts = [(dc.hosts, "/etc/hosts"), *mounts]
+    if path is None:
+        path = d.write_settings("guard.conf", settings)
     d.auth_dbs = [AuthDB("passdb", "mailbox_guard", path),
                   AuthDB("userdb", "mailbox_guard", path)]
     d.start()
@@ -294,3 +296,63 @@ def test_ad_filter_excluding_disabled_accounts_at_login(dc):
         assert tuple(r.text for r in got) == WANT[AUTHFAIL]
         rc, out = d.doveadm_user("eve")
         assert rc == 67, out
+
+
+# ---- doc/active-directory.md: every command block, run as written ----
+
+DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "doc", "active-directory.md")
+CHECK_TOOL = os.environ.get("MG_CHECK_TOOL", os.path.join(
+    os.path.dirname(DOC), "..", "src", "tools", "mailbox-guard-check"))
+
+
+def doc_blocks():
+    """The ```sh blocks of the document, in order."""
+    with open(DOC) as f:
+        text = f.read()
+    return re.findall(r"^```sh\n(.*?)^```$", text, re.S | re.M)
+
+
+@pytest.mark.skipif(not os.path.exists(CHECK_TOOL),
+                    reason="mailbox-guard-check not built")
+def test_doc_commands(dc):
+    """The document's commands against the DC, in a mount namespace where
+    /etc/dovecot is a sandbox directory (and the DC's name resolves);
+    then a Dovecot on the settings file they wrote."""
+    blocks = doc_blocks()
+    assert len(blocks) >= 6
+    with Sandbox(prefix="mgadd") as sb:
+        etc = sb.path("etc-dovecot")
+        os.makedirs(etc)
+        # the step the document leaves to the admin: saving the CA
+        shutil.copyfile(dc.ca, os.path.join(etc, "ad-ca.pem"))
+        os.chmod(os.path.join(etc, "ad-ca.pem"), 0o644)
+        mounts = [(etc, "/etc/dovecot")]
+        tools = os.path.dirname(os.path.abspath(CHECK_TOOL))
+        r = dc.in_namespace("\n".join(blocks), mounts=mounts, cwd=sb.root,
+                            env={"PATH": tools + ":" + os.environ["PATH"]})
+        out = r.stdout
+        assert r.returncode == 0, out + r.stderr
+        assert "TLS: verified" in out
+        searches, *reports = out.split("\nuser: ")
+        assert searches.count(
+            "dn: CN=ada,OU=Mail,DC=ad,DC=example,DC=test") == 2, out
+        assert len(reports) == 3, out
+        assert "kind: mailbox" in reports[0]
+        assert "disabled:" not in reports[0]
+        assert "kind: custom_recipient" in reports[1]
+        assert "rule: (msExchRecipientTypeDetails=128)" in reports[1]
+        assert "exit status 1" in reports[1]
+        assert "kind: mailbox" in reports[2]
+        assert "disabled: yes" in reports[2]
+        assert out.count("disabled: yes") == 2, out
+
+        # the settings file the document wrote, in a Dovecot
+        d = start_dovecot(sb, dc, None, mounts=mounts,
+                          path="/etc/dovecot/mailbox-guard-ad.conf")
+        for reply in replies(d, "ada", pw("ada")):
+            assert reply.ok, reply.text
+        got = replies(d, "carl", pw("carl"))
+        assert tuple(r.text for r in got) == WANT[REFUSED]
+        rc, out = d.doveadm("user", "*", timeout=120)
+        assert rc == 0 and set(out.split()) == ITERATED, out[-2000:]

@@ -205,7 +205,7 @@ class Dovecot:
         self.proc = None
         self.client_timeout = 15
         self.report_dir = None      # MG_AUTH_ASAN / MG_AUTH_VALGRIND
-        self.hosts_file = None      # bind-mounted over /etc/hosts if set
+        self.bind_mounts = []       # (src, dst): mounted before start
 
     # ------------------------------------------------------------------
     # files
@@ -365,10 +365,11 @@ class Dovecot:
             raise RuntimeError(f"doveconf rejected {self.conf_path}:\n{r.stderr}")
         inner = (f"mount --bind {self.module_dir} {STOCK_AUTH_MODULES} && "
                  f"exec dovecot -F -c {self.conf_path}")
-        if self.hosts_file:
-            # names of a sandbox server (a TLS certificate's host name)
-            # resolve in this mount namespace only
-            inner = f"mount --bind {self.hosts_file} /etc/hosts && " + inner
+        for src, dst in reversed(self.bind_mounts):
+            # e.g. a sandbox /etc/hosts, so that a sandbox server's name
+            # (a TLS certificate's host name) resolves in this mount
+            # namespace only
+            inner = f"mount --bind {src} {dst} && " + inner
         argv = ["unshare", "--mount", "--propagation", "private",
                 "sh", "-c", inner]
         self.proc = procs.ManagedProcess(self.name, argv, self.out_path,

@@ -195,11 +195,16 @@ class SambaDC:
         except FileNotFoundError:
             return ""
 
-    def in_namespace(self, script, env=None, timeout=120):
-        """Runs a shell script where FQDN resolves to IP (a sandbox
-        /etc/hosts bind-mounted in a private mount namespace)."""
-        inner = f"mount --bind {self.hosts} /etc/hosts && exec sh -e -c \"$1\""
+    def in_namespace(self, script, env=None, mounts=(), cwd=None,
+                     timeout=120):
+        """Runs a shell script (sh -e) where FQDN resolves to IP (a
+        sandbox /etc/hosts bind-mounted in a private mount namespace),
+        with the other (src, dst) bind mounts of `mounts`."""
+        inner = "".join(f"mount --bind {src} {dst} && "
+                        for src, dst in [(self.hosts, "/etc/hosts"),
+                                         *mounts])
+        inner += "exec sh -e -c \"$1\""
         return subprocess.run(
             ["unshare", "--mount", "--propagation", "private", "sh", "-c",
              inner, "sh", script], capture_output=True, text=True,
-            env=dict(os.environ, **(env or {})), timeout=timeout)
+            env=dict(os.environ, **(env or {})), cwd=cwd, timeout=timeout)

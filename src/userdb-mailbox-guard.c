@@ -167,6 +167,7 @@ mg_userdb_iterate_init(struct auth_request *request,
 	search.scope = (int)db->config->scope;
 	search.filter = str_c(filter);
 	search.attrs = db->iterate_search_attrs;
+	search.page_size = db->config->iterate_page_size;
 	auth_request_ref(request);
 	mg_ldap_search(db->ldap, request->pool, &search,
 		       mg_userdb_iterate_search_callback, ctx);

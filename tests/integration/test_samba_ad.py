@@ -356,3 +356,17 @@ def test_doc_commands(dc):
         assert tuple(r.text for r in got) == WANT[REFUSED]
         rc, out = d.doveadm("user", "*", timeout=120)
         assert rc == 0 and set(out.split()) == ITERATED, out[-2000:]
+
+
+@pytest.mark.skipif(not os.path.exists(CHECK_TOOL),
+                    reason="mailbox-guard-check not built")
+def test_check_tool_prints_the_servers_diagnostic(dc):
+    """A simple bind in plain text: Samba refuses it with its own text,
+    which the tool shows as the plugin's log does (issue 12, item 5)."""
+    with Sandbox(prefix="mgadt") as sb:
+        path = sb.dovecot(start=False).write_settings(
+            "plain.conf", settings_for(dc, SAM_SETTINGS, tls="no"))
+        r = dc.in_namespace(f"{CHECK_TOOL} -c {path} --dovecot-conf= ada")
+    out = r.stdout + r.stderr
+    assert r.returncode == 3, out
+    assert "Transport encryption required" in out, out

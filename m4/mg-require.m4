@@ -11,6 +11,19 @@ AC_DEFUN([MG_REQUIRE_DOVECOT],[
 	      [AC_MSG_ERROR([$dovecot_pkgincludedir/auth-common.h not found: install the Debian package dovecot-dev])])
 	authdb_moduledir="$dovecot_moduledir/auth"
 	AC_SUBST([authdb_moduledir])
+	dnl 2.4 reads settings from dovecot.conf through a settings module
+	AC_MSG_CHECKING([whether Dovecot is 2.4 or later])
+	mg_save_CPPFLAGS=$CPPFLAGS
+	CPPFLAGS="$CPPFLAGS -I$dovecot_pkgincludedir"
+	AC_PREPROC_IFELSE([AC_LANG_SOURCE([[
+#include "config.h"
+#if DOVECOT_VERSION_MAJOR < 2 || (DOVECOT_VERSION_MAJOR == 2 && DOVECOT_VERSION_MINOR < 4)
+#error 2.3
+#endif
+]])], [mg_dovecot_24=yes], [mg_dovecot_24=no])
+	CPPFLAGS=$mg_save_CPPFLAGS
+	AC_MSG_RESULT([$mg_dovecot_24])
+	AM_CONDITIONAL([DOVECOT_24], [test "x$mg_dovecot_24" = "xyes"])
 ])
 
 AC_DEFUN([MG_REQUIRE_LDAP],[

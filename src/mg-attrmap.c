@@ -3,7 +3,6 @@
 #include "lib.h"
 #include "array.h"
 #include "str.h"
-#include "var-expand.h"
 #include "auth-request.h"
 #include "mg-escape.h"
 #include "mg-attrmap.h"
@@ -82,7 +81,8 @@ void mg_attrs_add(pool_t pool, ARRAY_TYPE(const_string) *attrs,
 }
 
 /* The attributes a template names as %{ldap:attr} or %{ldap_multi:attr}
-   (an optional ":default" follows the name). */
+   (2.3: an optional ":default" follows the name; 2.4: filters do,
+   "%{ldap:attr | default}"). */
 void mg_attrmap_add_template_attrs(const char *template, pool_t pool,
 				   ARRAY_TYPE(const_string) *attrs)
 {
@@ -93,7 +93,7 @@ void mg_attrmap_add_template_attrs(const char *template, pool_t pool,
 
 		while ((p = strstr(p, prefixes[i])) != NULL) {
 			const char *name = p + strlen(prefixes[i]);
-			size_t len = strcspn(name, ":}");
+			size_t len = strcspn(name, ":} |");
 
 			if (len > 0)
 				mg_attrs_add(pool, attrs, t_strndup(name, len));
@@ -114,77 +114,6 @@ void mg_attrmap_add_attrs(const ARRAY_TYPE(mg_attrmap_item) *items,
 			mg_attrmap_add_template_attrs(item->template, pool,
 						      attrs);
 	}
-}
-
-static int mg_var_ldap(const char *data, void *context, bool multi,
-		       const char **value_r)
-{
-	const struct mg_entry *entry = context;
-	const char *const *values;
-	const char *p = strchr(data, ':');
-	const char *attr = p == NULL ? data : t_strdup_until(data, p);
-	const char *default_value = p == NULL ? "" : p + 1;
-
-	values = mg_entry_get(entry, attr);
-	if (values == NULL || values[0] == NULL)
-		*value_r = default_value;
-	else if (!multi)
-		*value_r = values[0];
-	else
-		*value_r = t_strarray_join(values, ",");
-	return 1;
-}
-
-static int mg_var_ldap_single(const char *data, void *context,
-			      const char **value_r,
-			      const char **error_r ATTR_UNUSED)
-{
-	return mg_var_ldap(data, context, FALSE, value_r);
-}
-
-static int mg_var_ldap_multi(const char *data, void *context,
-			     const char **value_r,
-			     const char **error_r ATTR_UNUSED)
-{
-	return mg_var_ldap(data, context, TRUE, value_r);
-}
-
-static const struct var_expand_func_table mg_attrmap_funcs[] = {
-	{ "ldap", mg_var_ldap_single },
-	{ "ldap_multi", mg_var_ldap_multi },
-	{ NULL, NULL }
-};
-
-/* Dovecot's table for the request, plus %$ for the attribute's value in
-   the one slot it reserves at the front for the caller (count is how many
-   to reserve on the way in). */
-static const struct var_expand_table *
-mg_attrmap_var_table(struct auth_request *request, const char *value)
-{
-	struct var_expand_table *table;
-	unsigned int count = 1;
-
-	table = auth_request_get_var_expand_table_full(request,
-		request->fields.user, NULL, &count);
-	table[0].key = '$';
-	table[0].value = value;
-	return table;
-}
-
-int mg_attrmap_expand(struct auth_request *request,
-		      const struct mg_entry *entry, const char *template,
-		      const char *value, const char **value_r,
-		      const char **error_r)
-{
-	string_t *str = t_str_new(128);
-
-	if (var_expand_with_funcs(str, template,
-				  mg_attrmap_var_table(request, value),
-				  mg_attrmap_funcs, (void *)entry,
-				  error_r) <= 0)
-		return -1;
-	*value_r = str_c(str);
-	return 0;
 }
 
 #undef mg_attrmap_apply

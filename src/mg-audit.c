@@ -3,6 +3,7 @@
 #include "auth-common.h"
 #include "net.h"
 #include "auth-request.h"
+#include "mg-compat.h"
 #include "mg-config.h"
 #include "mg-escape.h"
 #include "mg-entry.h"
@@ -74,6 +75,9 @@ static void mg_audit_exchange(struct mg_db *db, struct auth_request *request,
 	(void)mg_exchange_format_description(kind, &names->params,
 					     description, sizeof(description));
 	(void)mg_exchange_format_line(kind, &names->params, line, sizeof(line));
+	/* names and values come from clients and the directory */
+	(void)mg_escape_log_text(description);
+	(void)mg_escape_log_text(line);
 
 	event = mg_audit_event(request, "mailbox_guard_exchange_event");
 	event_add_int(event, "event_id", def->id);
@@ -107,7 +111,7 @@ void mg_audit_validated(struct mg_db *db, struct auth_request *request,
 	struct mg_exchange_names names;
 
 	mg_audit_names_init(db, request, lookup, &names);
-	if (strcmp(request->fields.service, "imap") == 0) {
+	if (strcmp(mg_request_service(request), "imap") == 0) {
 		mg_audit_exchange(db, request, MG_EXCHANGE_IMAP4_LOGON_SUCCESS,
 				  &names, "");
 	}
@@ -127,7 +131,7 @@ void mg_audit_refused(struct mg_db *db, struct auth_request *request,
 		      const struct mg_lookup_result *lookup,
 		      const char *result)
 {
-	const char *service = request->fields.service;
+	const char *service = mg_request_service(request);
 	const char *suffix = db->config->audit_only ?
 		" [audit_only: not refused]" : "";
 	const char *master = request->fields.master_user;

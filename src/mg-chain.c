@@ -3,19 +3,23 @@
 #include "auth-common.h"
 #include "auth.h"
 #include "passdb.h"
+#include "mg-compat.h"
 #include "mg-chain.h"
+
+/* The services whose passdb chains may differ from the default one
+   (protocol { passdb { } } blocks). */
+static const char *const mg_chain_services[] = {
+	"imap", "pop3", "submission", "sieve", "lmtp", "doveadm", "smtp", NULL
+};
+
+#if !DOVECOT_PREREQ(2, 4, 0)
+/* 2.4 has no override_fields: a passdb's fields are the driver's to set */
 
 /* Fields that would route a refused login elsewhere, or turn its OK into
    "ask the next passdb" (noauthenticate). */
 static const char *const mg_chain_routing_fields[] = {
 	"proxy", "proxy_maybe", "proxy_always", "host", "hostip", "port",
 	"destuser", "master", "pass", "noauthenticate", NULL
-};
-
-/* The services whose passdb chains may differ from the default one
-   (protocol { passdb { } } blocks). */
-static const char *const mg_chain_services[] = {
-	"imap", "pop3", "submission", "sieve", "lmtp", "doveadm", "smtp", NULL
 };
 
 static const char *mg_chain_field_key(const char *field)
@@ -25,7 +29,7 @@ static const char *mg_chain_field_key(const char *field)
 	return p == NULL ? field : t_strdup_until(field, p);
 }
 
-static void mg_chain_check_passdb(const struct auth_passdb *passdb)
+static void mg_chain_check_override_fields(const struct auth_passdb *passdb)
 {
 	const char *const *fields;
 	const char *key;
@@ -40,6 +44,14 @@ static void mg_chain_check_passdb(const struct auth_passdb *passdb)
 				passdb->set->driver, key);
 		}
 	}
+}
+#endif
+
+static void mg_chain_check_passdb(const struct auth_passdb *passdb)
+{
+#if !DOVECOT_PREREQ(2, 4, 0)
+	mg_chain_check_override_fields(passdb);
+#endif
 	switch (passdb->result_success) {
 	case AUTH_DB_RULE_RETURN:
 	case AUTH_DB_RULE_RETURN_OK:
@@ -68,10 +80,10 @@ void mg_chain_check(const struct passdb_module *module)
 	const struct auth *auth;
 
 	T_BEGIN {
-		mg_chain_check_list(module, auth_default_service()->passdbs);
+		mg_chain_check_list(module, mg_auth_default()->passdbs);
 		for (const char *const *service = mg_chain_services;
 		     *service != NULL; service++) {
-			auth = auth_find_service(*service);
+			auth = mg_auth_find(*service);
 			mg_chain_check_list(module, auth->masterdbs);
 			mg_chain_check_list(module, auth->passdbs);
 		}

@@ -4,7 +4,6 @@
 #include "array.h"
 #include "mg-config.h"
 #include "mg-ldap.h"
-#include "mg-settings.h"
 #include "mg-recipient-cache.h"
 #include "mg-db.h"
 
@@ -37,11 +36,14 @@ static const char *const *mg_db_attr_list(ARRAY_TYPE(const_string) *attrs)
 static void mg_db_build_search_attrs(struct mg_db *db)
 {
 	ARRAY_TYPE(const_string) attrs, iterate_attrs;
-	const char *const *attr;
+	const char *const *attr, *attr_name;
 
 	p_array_init(&attrs, db->pool, 16);
 	mg_attrmap_add_attrs(&db->pass_attrs, db->pool, &attrs);
 	mg_attrmap_add_attrs(&db->user_attrs, db->pool, &attrs);
+	if (array_is_created(&db->field_attrs))
+		array_foreach_elem(&db->field_attrs, attr_name)
+			mg_attrs_add(db->pool, &attrs, attr_name);
 	for (attr = mg_classifier_attrs(db->config->classifier);
 	     *attr != NULL; attr++)
 		mg_attrs_add(db->pool, &attrs, *attr);
@@ -60,21 +62,35 @@ static void mg_db_build_search_attrs(struct mg_db *db)
 	db->iterate_search_attrs = mg_db_attr_list(&iterate_attrs);
 }
 
-static struct mg_db *mg_db_create(const char *path)
+void mg_db_add_field_attrs(struct mg_db *db,
+			   const ARRAY_TYPE(const_string) *fields)
+{
+	unsigned int i, count;
+
+	if (!array_is_created(&db->field_attrs))
+		p_array_init(&db->field_attrs, db->pool, 8);
+	count = fields == NULL || !array_is_created(fields) ? 0 :
+		array_count(fields);
+	/* key, value pairs: the values name the attributes */
+	for (i = 1; i < count; i += 2) {
+		mg_attrmap_add_template_attrs(array_idx_elem(fields, i),
+					      db->pool, &db->field_attrs);
+	}
+	mg_db_build_search_attrs(db);
+}
+
+struct mg_db *mg_db_create(const char *name, struct mg_config *config)
 {
 	struct mg_ldap_settings ldap_set;
 	struct mg_db *db;
-	const char *error;
 	pool_t pool;
 
 	pool = pool_alloconly_create("mailbox_guard db", 2048);
 	db = p_new(pool, struct mg_db, 1);
 	db->refcount = 1;
 	db->pool = pool;
-	db->path = p_strdup(pool, path);
-	db->config = mg_settings_read(path, &error);
-	if (db->config == NULL)
-		i_fatal("mailbox_guard: %s", error);
+	db->path = p_strdup(pool, name);
+	db->config = config;
 
 	mg_db_parse_attrmap(db, "pass_attrs", db->config->pass_attrs,
 			    &db->pass_attrs);
@@ -85,7 +101,7 @@ static struct mg_db *mg_db_create(const char *path)
 	mg_db_build_search_attrs(db);
 
 	i_zero(&ldap_set);
-	ldap_set.name = path;
+	ldap_set.name = db->path;
 	ldap_set.uris = db->config->uris;
 	ldap_set.dn = db->config->dn;
 	ldap_set.dnpass = db->config->dnpass;
@@ -105,25 +121,22 @@ static struct mg_db *mg_db_create(const char *path)
 	db->ldap = mg_ldap_init(&ldap_set, auth_event);
 	db->recipient_cache =
 		mg_recipient_cache_init(MG_DB_RECIPIENT_CACHE_MAX);
+	db->next = mg_dbs;
+	mg_dbs = db;
 	return db;
 }
 
-struct mg_db *mg_db_get(const char *path)
+struct mg_db *mg_db_find(const char *name)
 {
 	struct mg_db *db;
 
-	if (path == NULL || path[0] == '\0')
-		i_fatal("mailbox_guard: args must be the path of a settings file");
 	for (db = mg_dbs; db != NULL; db = db->next) {
-		if (strcmp(db->path, path) == 0) {
+		if (strcmp(db->path, name) == 0) {
 			db->refcount++;
 			return db;
 		}
 	}
-	db = mg_db_create(path);
-	db->next = mg_dbs;
-	mg_dbs = db;
-	return db;
+	return NULL;
 }
 
 void mg_db_unref(struct mg_db **_db)

@@ -22,16 +22,28 @@ struct mg_db {
 	ARRAY_TYPE(mg_attrmap_item) pass_attrs;
 	ARRAY_TYPE(mg_attrmap_item) user_attrs;
 	ARRAY_TYPE(mg_attrmap_item) iterate_attrs;
+	/* 2.4: what the passdb and userdb fields { } read, and what the
+	   passdb's and the userdb's own settings were (one of each may
+	   share this db) */
+	ARRAY_TYPE(const_string) field_attrs;
+	const char *role_ids[2];
 	/* pass_attrs + user_attrs + what classification reads, so the
 	   userdb of a login reuses the entry the passdb found */
 	const char *const *search_attrs;
 	const char *const *iterate_search_attrs;
 };
 
-/* Returns the db of the settings file at path, reading it the first time.
-   A bad file stops the auth process with the file, the line and what is
-   wrong. */
-struct mg_db *mg_db_get(const char *path);
+/* The db registered under name (2.3: the settings file's path; 2.4: the
+   shared settings), with a new reference, or NULL. */
+struct mg_db *mg_db_find(const char *name);
+/* A new db for config, which it takes over, registered under name. A bad
+   attribute map stops the auth process naming it. */
+struct mg_db *mg_db_create(const char *name, struct mg_config *config);
+/* 2.4: adds the attributes that fields (key, value pairs of a fields { }
+   block, or NULL) read to the one search per login, and rebuilds the
+   attribute lists. */
+void mg_db_add_field_attrs(struct mg_db *db,
+			   const ARRAY_TYPE(const_string) *fields);
 void mg_db_unref(struct mg_db **db);
 
 #endif

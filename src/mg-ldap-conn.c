@@ -8,6 +8,7 @@
 #include "llist.h"
 #include "net.h"
 #include "str.h"
+#include "mg-compat.h"
 #include "mg-tls.h"
 #include "mg-ldap-private.h"
 
@@ -346,12 +347,12 @@ static void mg_ldap_conn_input(struct mg_ldap_conn *conn)
 static bool mg_ldap_conn_wants_starttls(const struct mg_ldap_conn *conn)
 {
 	return conn->ldap->set.starttls &&
-		str_begins(mg_ldap_conn_uri(conn), "ldap://");
+		str_begins_with(mg_ldap_conn_uri(conn), "ldap://");
 }
 
 static bool mg_ldap_conn_is_ldaps(const struct mg_ldap_conn *conn)
 {
-	return str_begins(mg_ldap_conn_uri(conn), "ldaps://");
+	return str_begins_with(mg_ldap_conn_uri(conn), "ldaps://");
 }
 
 static const char *

@@ -24,6 +24,16 @@ enum mg_ldap_conn_state {
 	MG_LDAP_CONN_READY,
 };
 
+/* Where a search with a page size stands on its connection. */
+enum mg_ldap_paging {
+	/* one search, as sent */
+	MG_LDAP_PAGING_NONE,
+	/* reading the rootDSE's supportedControl */
+	MG_LDAP_PAGING_PROBE,
+	/* the server offers the control: pages follow */
+	MG_LDAP_PAGING_PAGES,
+};
+
 enum mg_ldap_request_type {
 	MG_LDAP_REQUEST_SEARCH,
 	MG_LDAP_REQUEST_BIND,
@@ -54,6 +64,11 @@ struct mg_ldap_request {
 	   fails, since a partly read entry can't be classified */
 	const char *malformed;
 	mg_ldap_search_callback_t *search_callback;
+	enum mg_ldap_paging paging;
+	/* the rootDSE lists the paged results control */
+	bool paging_offered;
+	/* the server's cookie for the next page (in pool) */
+	struct berval cookie;
 
 	const char *bind_dn, *bind_password;
 	mg_ldap_bind_callback_t *bind_callback;

@@ -149,6 +149,129 @@ static bool mg_ldap_bind_refused(const struct mg_ldap_request *request,
 		 err == LDAP_INVALID_DN_SYNTAX);
 }
 
+/* An entry of the rootDSE read before a paged search: does the server
+   offer the paged results control? */
+static void mg_ldap_probe_entry(struct mg_ldap_conn *conn,
+				struct mg_ldap_request *request,
+				LDAPMessage *msg)
+{
+	struct berval **vals;
+	int i, count;
+
+	vals = ldap_get_values_len(conn->ld, msg, "supportedControl");
+	if (vals == NULL)
+		return;
+	count = ldap_count_values_len(vals);
+	for (i = 0; i < count; i++) {
+		if (vals[i]->bv_len == strlen(LDAP_CONTROL_PAGEDRESULTS) &&
+		    memcmp(vals[i]->bv_val, LDAP_CONTROL_PAGEDRESULTS,
+			   vals[i]->bv_len) == 0)
+			request->paging_offered = TRUE;
+	}
+	ldap_value_free_len(vals);
+}
+
+static int mg_ldap_search_send(struct mg_ldap_conn *conn,
+			       struct mg_ldap_request *request)
+{
+	static const char *const probe_attrs[] = { "supportedControl", NULL };
+	const struct mg_ldap_search *search = &request->search;
+	LDAPControl *ctrls[2] = { NULL, NULL };
+	int ret;
+
+	switch (request->paging) {
+	case MG_LDAP_PAGING_PROBE:
+		return ldap_search_ext(conn->ld, "", LDAP_SCOPE_BASE,
+				       "(objectClass=*)", (char **)probe_attrs,
+				       0, NULL, NULL, NULL, 0,
+				       &request->msgid);
+	case MG_LDAP_PAGING_NONE:
+		break;
+	case MG_LDAP_PAGING_PAGES:
+		/* critical: a server (or a proxy in between) that would
+		   ignore it must refuse the search instead */
+		ret = ldap_create_page_control(conn->ld,
+			(ber_int_t)search->page_size,
+			request->cookie.bv_len == 0 ? NULL : &request->cookie,
+			1, &ctrls[0]);
+		if (ret != LDAP_SUCCESS)
+			return ret;
+		break;
+	}
+	ret = ldap_search_ext(conn->ld, search->base, search->scope,
+			      search->filter, (char **)search->attrs, 0,
+			      ctrls[0] == NULL ? NULL : ctrls, NULL, NULL, 0,
+			      &request->msgid);
+	if (ctrls[0] != NULL)
+		ldap_control_free(ctrls[0]);
+	return ret;
+}
+
+/* The cookie of a page's answer, copied into the request; NULL, or what
+   is wrong with the answer. */
+static const char *
+mg_ldap_page_cookie(struct mg_ldap_request *request, LDAPControl **ctrls)
+{
+	LDAPControl *ctrl;
+	struct berval cookie = { 0, NULL };
+	ber_int_t estimate;
+
+	ctrl = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, ctrls, NULL);
+	if (ctrl == NULL) {
+		/* without it nothing says whether more pages follow */
+		return "paged search answered without the paged results "
+			"control";
+	}
+	if (ldap_parse_pageresponse_control(request->conn->ld, ctrl, &estimate,
+					    &cookie) != LDAP_SUCCESS)
+		return "can't parse the paged results control of the answer";
+	request->cookie.bv_len = cookie.bv_len;
+	request->cookie.bv_val = cookie.bv_len == 0 ? NULL :
+		p_memdup(request->pool, cookie.bv_val, cookie.bv_len);
+	ber_memfree(cookie.bv_val);
+	return NULL;
+}
+
+/* A paged search's step (the probe or a page) ended with success: sends
+   the next one on the same connection, which holds the server's paging
+   state. Returns FALSE when the search is complete. */
+static bool mg_ldap_search_next(struct mg_ldap_request *request,
+				LDAPControl **ctrls)
+{
+	const char *error;
+	int ret;
+
+	if (request->paging == MG_LDAP_PAGING_PROBE) {
+		request->paging = request->paging_offered ?
+			MG_LDAP_PAGING_PAGES : MG_LDAP_PAGING_NONE;
+		e_debug(request->ldap->event, request->paging_offered ?
+			"paged search (page size %u): %s" :
+			"the server does not offer paged results: "
+			"one search (page size %u unused): %s",
+			request->search.page_size, request->search.filter);
+	} else {
+		error = mg_ldap_page_cookie(request, ctrls);
+		if (error != NULL) {
+			mg_ldap_request_finish(request,
+					       MG_LDAP_RESULT_TEMPFAIL, error);
+			return TRUE;
+		}
+		if (request->cookie.bv_len == 0)
+			return FALSE;
+	}
+	ret = mg_ldap_search_send(request->conn, request);
+	if (ret != LDAP_SUCCESS) {
+		mg_ldap_request_finish(request, MG_LDAP_RESULT_TEMPFAIL,
+			t_strdup_printf("sending the next page failed: %s",
+					ldap_err2string(ret)));
+		return TRUE;
+	}
+	/* request_timeout bounds each step */
+	request->sent = ioloop_timeval;
+	timeout_reset(request->to);
+	return TRUE;
+}
+
 /* A search ends well only with success: a size limit, a referral or any
    other partial answer could hide the entry that matters. */
 
@@ -156,14 +279,18 @@ static void mg_ldap_handle_result(struct mg_ldap_request *request,
 				  LDAPMessage *msg)
 {
 	struct mg_ldap_conn *conn = request->conn;
+	LDAPControl **ctrls = NULL;
 	int err, ret;
 	char *diag = NULL;
+	bool continued = FALSE;
 
-	ret = ldap_parse_result(conn->ld, msg, &err, NULL, &diag, NULL, NULL, 0);
+	ret = ldap_parse_result(conn->ld, msg, &err, NULL, &diag, NULL,
+				&ctrls, 0);
 	if (ret != LDAP_SUCCESS)
 		err = ret;
 	if (err == LDAP_SUCCESS && request->malformed != NULL) {
 		ldap_memfree(diag);
+		ldap_controls_free(ctrls);
 		T_BEGIN {
 			mg_ldap_request_finish(request, MG_LDAP_RESULT_TEMPFAIL,
 				t_strdup_printf("search returned a malformed "
@@ -173,14 +300,32 @@ static void mg_ldap_handle_result(struct mg_ldap_request *request,
 	}
 	if (err == LDAP_SUCCESS) {
 		ldap_memfree(diag);
-		mg_ldap_request_finish(request, MG_LDAP_RESULT_OK, NULL);
+		if (request->type == MG_LDAP_REQUEST_SEARCH &&
+		    request->paging != MG_LDAP_PAGING_NONE) T_BEGIN {
+			continued = mg_ldap_search_next(request, ctrls);
+		} T_END;
+		ldap_controls_free(ctrls);
+		if (!continued)
+			mg_ldap_request_finish(request, MG_LDAP_RESULT_OK, NULL);
 		return;
 	}
+	ldap_controls_free(ctrls);
 	T_BEGIN {
-		const char *error = t_strdup_printf("%s failed: %s%s%s",
+		const char *error = t_strdup_printf("%s%s failed: %s%s%s",
 			request->type == MG_LDAP_REQUEST_SEARCH ?
-			"search" : "bind", ldap_err2string(err),
+			"search" : "bind",
+			request->paging == MG_LDAP_PAGING_PROBE ?
+			" of the rootDSE" : "", ldap_err2string(err),
 			diag == NULL ? "" : ": ", diag == NULL ? "" : diag);
+
+		if (request->paging == MG_LDAP_PAGING_PAGES) {
+			/* a limit on the whole paged search (slapd's
+			   size.prtotal) shows here */
+			error = t_strdup_printf("%s (paged search, page size "
+				"%u, after %u entries)", error,
+				request->search.page_size,
+				array_count(&request->entries));
+		}
 
 		ldap_memfree(diag);
 		mg_ldap_request_finish(request,
@@ -199,6 +344,10 @@ void mg_ldap_request_handle_msg(struct mg_ldap_conn *conn,
 		const char *error = NULL;
 		struct mg_entry *entry;
 
+		if (request->paging == MG_LDAP_PAGING_PROBE) {
+			mg_ldap_probe_entry(conn, request, msg);
+			break;
+		}
 		if (request->malformed != NULL)
 			break;
 		entry = mg_ldap_copy_entry(conn, request->pool, msg, &error);
@@ -220,13 +369,15 @@ static int mg_ldap_request_send(struct mg_ldap_conn *conn,
 				struct mg_ldap_request *request)
 {
 	if (request->type == MG_LDAP_REQUEST_SEARCH) {
-		const struct mg_ldap_search *search = &request->search;
-
+		/* from the start: a search sent once more after its
+		   connection failed keeps nothing of the first attempt */
 		request->malformed = NULL;
-		return ldap_search_ext(conn->ld, search->base, search->scope,
-				       search->filter,
-				       (char **)search->attrs, 0,
-				       NULL, NULL, NULL, 0, &request->msgid);
+		array_clear(&request->entries);
+		i_zero(&request->cookie);
+		request->paging_offered = FALSE;
+		request->paging = request->search.page_size > 0 ?
+			MG_LDAP_PAGING_PROBE : MG_LDAP_PAGING_NONE;
+		return mg_ldap_search_send(conn, request);
 	} else {
 		struct berval cred;
 
@@ -238,9 +389,31 @@ static int mg_ldap_request_send(struct mg_ldap_conn *conn,
 	}
 }
 
-static struct mg_ldap_conn *
-mg_ldap_pick_conn(struct mg_ldap *ldap, bool for_user_binds)
+static bool mg_ldap_request_paged(const struct mg_ldap_request *request)
 {
+	return request->type == MG_LDAP_REQUEST_SEARCH &&
+		request->search.page_size > 0;
+}
+
+static bool mg_ldap_conn_has_paged(const struct mg_ldap_conn *conn)
+{
+	const struct mg_ldap_request *request;
+
+	for (request = conn->inflight.head; request != NULL;
+	     request = request->next) {
+		if (mg_ldap_request_paged(request))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* A connection that can take request now. A paged search needs one
+   without another paged search: slapd keeps one paging state per
+   connection, and a second paged search would reset the first's. */
+static struct mg_ldap_conn *
+mg_ldap_pick_conn(struct mg_ldap *ldap, const struct mg_ldap_request *request)
+{
+	bool for_user_binds = request->type == MG_LDAP_REQUEST_BIND;
 	struct mg_ldap_conn *conn, *best = NULL;
 	/* A user bind changes who the connection is bound as, so a bind
 	   connection carries one at a time. */
@@ -253,6 +426,9 @@ mg_ldap_pick_conn(struct mg_ldap *ldap, bool for_user_binds)
 		if (conn->state != MG_LDAP_CONN_READY ||
 		    conn->inflight_count >= limit)
 			continue;
+		if (mg_ldap_request_paged(request) &&
+		    mg_ldap_conn_has_paged(conn))
+			continue;
 		if (best == NULL || conn->inflight_count < best->inflight_count)
 			best = conn;
 	}
@@ -262,18 +438,29 @@ mg_ldap_pick_conn(struct mg_ldap *ldap, bool for_user_binds)
 void mg_ldap_dispatch(struct mg_ldap *ldap, bool for_user_binds)
 {
 	struct mg_ldap_queue *queue = mg_ldap_queue_of(ldap, for_user_binds);
+	struct mg_ldap_request *request, *next;
 	struct mg_ldap_conn *conn;
 
 	if (queue->dispatching)
 		return;
 	queue->dispatching = TRUE;
-	while (queue->head != NULL &&
-	       (conn = mg_ldap_pick_conn(ldap, for_user_binds)) != NULL) {
-		struct mg_ldap_request *request = queue->head;
-
+	request = queue->head;
+	while (request != NULL) {
+		next = request->next;
+		conn = mg_ldap_pick_conn(ldap, request);
+		if (conn == NULL) {
+			if (!mg_ldap_request_paged(request))
+				break;
+			/* it waits for a connection without a paged
+			   search; what queues behind it need not */
+			request = next;
+			continue;
+		}
 		if (mg_ldap_request_send(conn, request) != LDAP_SUCCESS) {
-			/* the request stays queued for another connection */
+			/* the request stays queued for another connection
+			   (failing this one may have requeued others) */
 			mg_ldap_conn_fail_ld(conn, "sending a request failed");
+			request = queue->head;
 			continue;
 		}
 		DLLIST2_REMOVE(&queue->head, &queue->tail, request);
@@ -282,6 +469,7 @@ void mg_ldap_dispatch(struct mg_ldap *ldap, bool for_user_binds)
 		DLLIST2_APPEND(&conn->inflight.head, &conn->inflight.tail,
 			       request);
 		conn->inflight_count++;
+		request = next;
 	}
 	queue->dispatching = FALSE;
 }
@@ -350,6 +538,7 @@ void mg_ldap_search(struct mg_ldap *ldap, pool_t pool,
 	request->search.scope = search->scope;
 	request->search.filter = p_strdup(pool, search->filter);
 	request->search.attrs = search->attrs;
+	request->search.page_size = search->page_size;
 	request->search_callback = callback;
 	p_array_init(&request->entries, pool, 2);
 	mg_ldap_request_submit(request);

@@ -54,6 +54,13 @@ struct mg_ldap_search {
 	const char *filter;
 	/* NULL-terminated */
 	const char *const *attrs;
+	/* 0: one search. Otherwise the search first reads the rootDSE on the
+	   connection it is sent on; when the server lists the paged results
+	   control (RFC 2696) in supportedControl, the search goes in pages of
+	   this many entries on that connection, else as one search. Only one
+	   paged search at a time is sent on a connection (slapd keeps one
+	   paged state per connection). */
+	unsigned int page_size;
 };
 
 /* entries (allocated from the request's pool) are valid with

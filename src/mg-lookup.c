@@ -5,6 +5,7 @@
 #include "str.h"
 #include "auth-request.h"
 #include "mg-escape.h"
+#include "mg-compat.h"
 #include "mg-config.h"
 #include "mg-entry.h"
 #include "mg-ldap.h"
@@ -256,8 +257,8 @@ void mg_lookup(struct mg_db *db, struct auth_request *request,
 			callback, context);
 		return;
 	}
-	if (auth_request_var_expand(filter, filter_template, request,
-				    mg_lookup_filter_escape, &error) <= 0) {
+	if (!MG_VAR_EXPAND_OK(auth_request_var_expand(filter, filter_template,
+			request, mg_lookup_filter_escape, &error))) {
 		mg_lookup_answer(request, MG_LOOKUP_TEMPFAIL, t_strdup_printf(
 			"can't expand filter %s: %s", filter_template, error),
 			callback, context);
@@ -291,8 +292,8 @@ int mg_lookup_expand_dn(struct auth_request *request, const char *template,
 {
 	string_t *dn = t_str_new(256);
 
-	if (auth_request_var_expand(dn, template, request,
-				    mg_lookup_dn_escape, error_r) <= 0)
+	if (!MG_VAR_EXPAND_OK(auth_request_var_expand(dn, template, request,
+			mg_lookup_dn_escape, error_r)))
 		return -1;
 	*dn_r = str_c(dn);
 	return 0;

@@ -11,6 +11,7 @@
 #include "auth-request.h"
 #include "auth-cache.h"
 #include "passdb-cache.h"
+#include "mg-compat.h"
 #include "mg-config.h"
 #include "mg-entry.h"
 #include "mg-attrmap.h"
@@ -88,7 +89,7 @@ bool mg_refusal_client_honours_nologin(const struct auth_request *request)
 	   asking for another service is not one either */
 	return !request->auth_only &&
 		str_array_find(mg_refusal_login_services,
-			       request->fields.service);
+			       mg_request_service(request));
 }
 
 void mg_refusal_mark(struct mg_db *db, struct auth_request *request,

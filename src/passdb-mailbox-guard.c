@@ -12,10 +12,13 @@
 #include "passdb.h"
 #include "password-scheme.h"
 #include "auth-cache.h"
+#include "mg-compat.h"
 #include "mg-config.h"
 #include "mg-entry.h"
 #include "mg-ldap.h"
 #include "mg-db.h"
+#include "mg-settings-release.h"
+#include "mg-fields.h"
 #include "mg-lookup.h"
 #include "mg-refusal.h"
 #include "mg-audit.h"
@@ -45,26 +48,16 @@ static struct mg_db *mg_passdb_db(struct auth_request *request)
 	return ((struct mg_passdb_module *)request->passdb->passdb)->db;
 }
 
-static void mg_passdb_set_field(struct auth_request *request,
-				const char *field, const char *const *values,
-				struct mg_passdb_request *preq)
-{
-	auth_request_set_field(request, field, values[0],
-			       preq->db->config->default_pass_scheme);
-}
-
-/* Sets the pass_attrs fields, then keeps the entry for this login's
+/* Sets the passdb fields, then keeps the entry for this login's
    userdb under the user name they may have changed. */
 static bool mg_passdb_apply_attrs(struct mg_passdb_request *preq,
 				  struct auth_request *request)
 {
 	const char *error;
 
-	if (mg_attrmap_apply(&preq->db->pass_attrs, request,
-			     preq->lookup.entry, mg_passdb_set_field, preq,
+	if (mg_fields_passdb(preq->db, request, preq->lookup.entry,
 			     &error) < 0) {
-		e_error(authdb_event(request), "pass_attrs: %s",
-			mg_log_safe(error));
+		e_error(authdb_event(request), "%s", mg_log_safe(error));
 		return FALSE;
 	}
 	mg_lookup_save(preq->db, request, &preq->lookup);
@@ -131,7 +124,7 @@ static void mg_passdb_bind_callback(enum mg_ldap_result result,
 		}
 		break;
 	case MG_LDAP_RESULT_INVALID_CREDENTIALS:
-		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
+		mg_log_password_mismatch(request);
 		mg_passdb_finish(preq, request, PASSDB_RESULT_PASSWORD_MISMATCH);
 		break;
 	case MG_LDAP_RESULT_TEMPFAIL:
@@ -157,25 +150,21 @@ static void mg_passdb_verify_password(struct mg_passdb_request *preq,
 				      struct auth_request *request)
 {
 	const char *password = request->passdb_password, *scheme;
-	int ret;
+	enum passdb_result result;
 
 	if (password == NULL) {
 		/* The usual AD contact: no credentials. Say exactly what a
 		   wrong password says. */
-		auth_request_log_password_mismatch(request, AUTH_SUBSYS_DB);
+		mg_log_password_mismatch(request);
 		mg_passdb_finish(preq, request, PASSDB_RESULT_PASSWORD_MISMATCH);
 		return;
 	}
 	password = t_strdup(password);
 	scheme = password_get_scheme(&password);
-	ret = auth_request_password_verify(request, request->mech_password,
-					   password, scheme, AUTH_SUBSYS_DB);
-	if (ret < 0) {
-		mg_passdb_finish(preq, request, PASSDB_RESULT_INTERNAL_FAILURE);
-		return;
-	}
-	if (ret == 0) {
-		mg_passdb_finish(preq, request, PASSDB_RESULT_PASSWORD_MISMATCH);
+	result = mg_password_verify(request, request->mech_password,
+				    password, scheme);
+	if (result != PASSDB_RESULT_OK) {
+		mg_passdb_finish(preq, request, result);
 		return;
 	}
 	mg_passdb_verified(preq, request);
@@ -203,7 +192,7 @@ static void mg_passdb_lookup_callback(const struct mg_lookup_result *result,
 					 PASSDB_RESULT_INTERNAL_FAILURE);
 			return;
 		}
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		mg_log_unknown_user(request);
 		mg_audit_other(request, "unknown", "user_unknown");
 		mg_passdb_finish(preq, request, PASSDB_RESULT_USER_UNKNOWN);
 		return;
@@ -283,7 +272,7 @@ mg_passdb_credentials_callback(const struct mg_lookup_result *result,
 		passdb_result = PASSDB_RESULT_INTERNAL_FAILURE;
 		break;
 	case MG_LOOKUP_UNKNOWN:
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		mg_log_unknown_user(request);
 		mg_audit_other(request, "unknown", "user_unknown");
 		passdb_result = PASSDB_RESULT_USER_UNKNOWN;
 		break;
@@ -328,6 +317,37 @@ mg_passdb_lookup_credentials(struct auth_request *request,
 		  mg_passdb_credentials_callback, preq);
 }
 
+#if DOVECOT_PREREQ(2, 4, 0)
+/* 2.4: the settings are dovecot.conf's (mg-settings-24.h) */
+static int mg_passdb_preinit(pool_t pool, struct event *event,
+			     struct passdb_module **module_r,
+			     const char **error_r)
+{
+	const struct auth_passdb_post_settings *post;
+	struct mg_passdb_module *module;
+	const struct mg_config *config;
+
+	module = p_new(pool, struct mg_passdb_module, 1);
+	module->db = mg_db_get_settings(event, MG_SETTINGS_PASSDB, error_r);
+	if (module->db == NULL)
+		return -1;
+	if (settings_get(event, &auth_passdb_post_setting_parser_info,
+			 SETTINGS_GET_FLAG_NO_CHECK | SETTINGS_GET_FLAG_NO_EXPAND,
+			 &post, error_r) < 0) {
+		mg_db_unref(&module->db);
+		return -1;
+	}
+	config = module->db->config;
+	module->module.default_cache_key = auth_cache_parse_key_and_fields(
+		pool, t_strconcat(config->base, config->pass_filter,
+				  config->custom_recipient_reason, NULL),
+		&post->fields, NULL);
+	settings_free(post);
+	*module_r = &module->module;
+	return 0;
+}
+#else
+/* 2.3: args is the settings file (mg-settings.h) */
 static struct passdb_module *mg_passdb_preinit(pool_t pool, const char *args)
 {
 	struct mg_passdb_module *module;
@@ -343,6 +363,7 @@ static struct passdb_module *mg_passdb_preinit(pool_t pool, const char *args)
 	module->module.default_pass_scheme = config->default_pass_scheme;
 	return &module->module;
 }
+#endif
 
 static void mg_passdb_init(struct passdb_module *module)
 {

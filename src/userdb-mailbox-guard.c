@@ -7,10 +7,13 @@
 #include "str.h"
 #include "userdb.h"
 #include "auth-cache.h"
+#include "mg-compat.h"
 #include "mg-config.h"
 #include "mg-entry.h"
 #include "mg-ldap.h"
 #include "mg-db.h"
+#include "mg-settings-release.h"
+#include "mg-fields.h"
 #include "mg-lookup.h"
 #include "mg-audit.h"
 #include "mailbox-guard.h"
@@ -38,16 +41,6 @@ static struct mg_db *mg_userdb_db(struct auth_request *request)
 	return ((struct mg_userdb_module *)request->userdb->userdb)->db;
 }
 
-static void mg_userdb_set_field(struct auth_request *request,
-				const char *field, const char *const *values,
-				void *context ATTR_UNUSED)
-{
-	if (values[1] == NULL)
-		auth_request_set_userdb_field(request, field, values[0]);
-	else
-		auth_request_set_userdb_field_values(request, field, values);
-}
-
 /* during_login: the passdb of this same login found the entry, so with
    audit_only the custom recipient it let in gets its mailbox; outside a
    login (LMTP, doveadm) it never does. */
@@ -63,7 +56,7 @@ mg_userdb_result(struct mg_db *db, struct auth_request *request,
 			mg_log_safe(result->error));
 		return USERDB_RESULT_INTERNAL_FAILURE;
 	case MG_LOOKUP_UNKNOWN:
-		auth_request_log_unknown_user(request, AUTH_SUBSYS_DB);
+		mg_log_unknown_user(request);
 		return USERDB_RESULT_USER_UNKNOWN;
 	case MG_LOOKUP_FOUND:
 		break;
@@ -79,10 +72,9 @@ mg_userdb_result(struct mg_db *db, struct auth_request *request,
 		       "(rule %s), served anyway: audit_only = yes",
 		       mg_log_safe(result->entry->dn), result->rule);
 	}
-	auth_request_init_userdb_reply(request, TRUE);
-	if (mg_attrmap_apply(&db->user_attrs, request, result->entry,
-			     mg_userdb_set_field, (void *)NULL, &error) < 0) {
-		e_error(authdb_event(request), "user_attrs: %s", error);
+	mg_init_userdb_reply(request);
+	if (mg_fields_userdb(db, request, result->entry, &error) < 0) {
+		e_error(authdb_event(request), "%s", error);
 		return USERDB_RESULT_INTERNAL_FAILURE;
 	}
 	return USERDB_RESULT_OK;
@@ -162,8 +154,9 @@ mg_userdb_iterate_init(struct auth_request *request,
 	ctx->db = db;
 	auth_request_ref(request);
 
-	if (auth_request_var_expand(filter, db->config->iterate_filter, request,
-				    mg_lookup_filter_escape, &error) <= 0) {
+	if (!MG_VAR_EXPAND_OK(auth_request_var_expand(filter,
+			db->config->iterate_filter, request,
+			mg_lookup_filter_escape, &error))) {
 		e_error(authdb_event(request), "iterate_filter: %s", error);
 		ctx->ctx.failed = TRUE;
 		ctx->done = TRUE;
@@ -174,6 +167,7 @@ mg_userdb_iterate_init(struct auth_request *request,
 	search.scope = (int)db->config->scope;
 	search.filter = str_c(filter);
 	search.attrs = db->iterate_search_attrs;
+	search.page_size = db->config->iterate_page_size;
 	auth_request_ref(request);
 	mg_ldap_search(db->ldap, request->pool, &search,
 		       mg_userdb_iterate_search_callback, ctx);
@@ -246,6 +240,36 @@ static int mg_userdb_iterate_deinit(struct userdb_iterate_context *_ctx)
 	return ret;
 }
 
+#if DOVECOT_PREREQ(2, 4, 0)
+/* 2.4: the settings are dovecot.conf's (mg-settings-24.h) */
+static int mg_userdb_preinit(pool_t pool, struct event *event,
+			     struct userdb_module **module_r,
+			     const char **error_r)
+{
+	const struct auth_userdb_post_settings *post;
+	struct mg_userdb_module *module;
+	const struct mg_config *config;
+
+	module = p_new(pool, struct mg_userdb_module, 1);
+	module->db = mg_db_get_settings(event, MG_SETTINGS_USERDB, error_r);
+	if (module->db == NULL)
+		return -1;
+	if (settings_get(event, &auth_userdb_post_setting_parser_info,
+			 SETTINGS_GET_FLAG_NO_CHECK | SETTINGS_GET_FLAG_NO_EXPAND,
+			 &post, error_r) < 0) {
+		mg_db_unref(&module->db);
+		return -1;
+	}
+	config = module->db->config;
+	module->module.default_cache_key = auth_cache_parse_key_and_fields(
+		pool, t_strconcat(config->base, config->user_filter, NULL),
+		&post->fields, NULL);
+	settings_free(post);
+	*module_r = &module->module;
+	return 0;
+}
+#else
+/* 2.3: args is the settings file (mg-settings.h) */
 static struct userdb_module *mg_userdb_preinit(pool_t pool, const char *args)
 {
 	struct mg_userdb_module *module;
@@ -259,6 +283,7 @@ static struct userdb_module *mg_userdb_preinit(pool_t pool, const char *args)
 			    config->user_filter, NULL));
 	return &module->module;
 }
+#endif
 
 static void mg_userdb_deinit(struct userdb_module *_module)
 {

@@ -45,6 +45,7 @@ static const struct mg_config_key config_keys[] = {
 	KEY(user_attrs, MG_CONFIG_STRING),
 	KEY(iterate_filter, MG_CONFIG_FILTER),
 	KEY(iterate_attrs, MG_CONFIG_STRING),
+	KEY(iterate_page_size, MG_CONFIG_COUNT),
 	KEY(default_pass_scheme, MG_CONFIG_STRING),
 	KEY(auth_bind, MG_CONFIG_BOOL),
 	KEY(auth_bind_userdn, MG_CONFIG_STRING),
@@ -87,6 +88,8 @@ static const struct {
 	{ "user_attrs", "homeDirectory=home,uidNumber=uid,gidNumber=gid" },
 	{ "iterate_filter", "(objectClass=posixAccount)" },
 	{ "iterate_attrs", "uid=user" },
+	/* OpenLDAP's default size limit: a page never runs into it */
+	{ "iterate_page_size", "500" },
 	{ "default_pass_scheme", "CRYPT" },
 	{ "tls_require_cert", "demand" },
 	{ "sasl_mech", "EXTERNAL" },

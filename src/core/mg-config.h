@@ -46,6 +46,8 @@ struct mg_config {
 	char *user_attrs;
 	char *iterate_filter;
 	char *iterate_attrs;
+	/* entries per page when the server offers paged results */
+	unsigned int iterate_page_size;
 	char *default_pass_scheme;
 	bool auth_bind;
 	char *auth_bind_userdn;

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include "mg-escape.h"
 #include "mg-exchange.h"
 
 static const struct mg_exchange_event exchange_events[] = {
@@ -68,9 +67,6 @@ size_t mg_exchange_format_description(enum mg_exchange_event_kind kind,
 			       p->login, p->alias);
 		break;
 	}
-	/* names and values come from clients and the directory */
-	if (size > 0)
-		(void)mg_escape_log_text(buf);
 	return ret < 0 ? 0 : (size_t)ret;
 }
 

@@ -75,3 +75,19 @@ void check_entry_view_init(struct mg_entry_view *view_r,
 	/* the core only reads through the view */
 	view_r->context = (void *)entry;
 }
+
+gboolean check_entry_disabled(const struct check_entry *entry)
+{
+	const char *const *values = check_entry_get(entry,
+						    "userAccountControl");
+	gint64 uac;
+	char *end;
+
+	if (values == NULL || values[0] == NULL)
+		return FALSE;
+	/* a 32-bit flag word, written as a signed decimal by AD */
+	uac = g_ascii_strtoll(values[0], &end, 10);
+	if (end == values[0] || *end != '\0')
+		return FALSE;
+	return (uac & 2) != 0;
+}

@@ -26,6 +26,11 @@ void check_entry_add(struct check_entry *entry, const char *attr,
 const char *const *check_entry_get(const struct check_entry *entry,
 				   const char *attr);
 
+/* An AD account the directory has disabled: userAccountControl has
+   ACCOUNTDISABLE (bit value 2). Its binds fail, so its logins fail like a
+   wrong password, but doveadm user, LMTP and iteration still find it. */
+gboolean check_entry_disabled(const struct check_entry *entry);
+
 void check_entry_view_init(struct mg_entry_view *view_r,
 			   const struct check_entry *entry);
 

@@ -2,6 +2,7 @@
 
 #include <string.h>
 #include "mg-config.h"
+#include "mg-escape.h"
 #include "mg-exchange.h"
 #include "check-entry.h"
 #include "check-expand.h"
@@ -68,6 +69,8 @@ static void add_exchange(struct check_verdict *verdict,
 	    !mg_exchange_event_wanted(kind, config->diagnostics_logging))
 		return;
 	(void)mg_exchange_format_line(kind, &names->params, line, sizeof(line));
+	/* as the plugin writes it: no client's control characters */
+	(void)mg_escape_log_text(line);
 	g_ptr_array_add(verdict->exchange, g_strconcat(line, suffix, NULL));
 }
 

@@ -265,6 +265,12 @@ static void print_lookup(const char *prefix, const struct check_service *svc,
 	}
 	printf("%sdn: %s\n%skind: %s\n%srule: %s\n", prefix, lookup->entry->dn,
 	       prefix, mg_kind_name(lookup->kind), prefix, lookup->rule);
+	if (check_entry_disabled(lookup->entry)) {
+		printf("%sdisabled: yes (userAccountControl has "
+		       "ACCOUNTDISABLE: its logins fail like a wrong password; "
+		       "doveadm user, LMTP and iteration still find it)\n",
+		       prefix);
+	}
 	if (strcmp(svc->login_user, user) != 0)
 		printf("%suser after pass_attrs: %s\n", prefix,
 		       svc->login_user);
@@ -335,6 +341,9 @@ static void json_lookup(GString *out, const struct check_lookup *lookup)
 	json_member(out, "dn", found ? lookup->entry->dn : NULL);
 	json_member(out, "kind", found ? mg_kind_name(lookup->kind) : NULL);
 	json_member(out, "rule", found ? lookup->rule : NULL);
+	check_json_key(out, "disabled");
+	g_string_append(out, !found ? "null" :
+			check_entry_disabled(lookup->entry) ? "true" : "false");
 }
 
 static void json_service(GString *out, const struct check_service *svc)

@@ -26,6 +26,7 @@ static void test_defaults_follow_dovecot_ldap(void)
 	g_assert_cmpint(config->scope, ==, MG_SCOPE_SUBTREE);
 	g_assert_cmpint(config->custom_recipient_result, ==, MG_REFUSAL_FAILURE);
 	g_assert_cmpuint(config->request_timeout_msecs, ==, 5000);
+	g_assert_cmpuint(config->iterate_page_size, ==, 500);
 	g_assert_false(config->auth_bind);
 	mg_config_free(&config);
 	g_assert_null(config);
@@ -43,6 +44,8 @@ static void test_rejects_bad_values(void)
 		{ "auth_bind", "maybe", "expected yes or no" },
 		{ "connections", "0", "from 1 to 100000" },
 		{ "connections", "12x", "from 1 to 100000" },
+		{ "iterate_page_size", "0", "from 1 to 100000" },
+		{ "iterate_page_size", "100001", "from 1 to 100000" },
 		{ "request_timeout", "5 fortnights", "such as 5s" },
 		{ "request_timeout", "0", "such as 5s" },
 		{ "recipient_profile", "exchange2003", "exchange55, ad, openldap" },
@@ -85,6 +88,7 @@ static void test_accepts_times_and_uris(void)
 		"uris", "ldap://a:389 ldaps://b ldapi://%2frun%2fslapd.sock",
 		"request_timeout", "500ms",
 		"max_pending", "10",
+		"iterate_page_size", "1000",
 		"scope", "onelevel",
 		"auth_bind", "yes",
 		"recipient_profile", "ad",
@@ -95,6 +99,7 @@ static void test_accepts_times_and_uris(void)
 
 	g_assert_cmpuint(config->request_timeout_msecs, ==, 500);
 	g_assert_cmpuint(config->max_pending, ==, 10);
+	g_assert_cmpuint(config->iterate_page_size, ==, 1000);
 	g_assert_cmpint(config->scope, ==, MG_SCOPE_ONELEVEL);
 	g_assert_true(config->auth_bind);
 	g_assert_cmpint(config->recipient_profile, ==, MG_PROFILE_AD);

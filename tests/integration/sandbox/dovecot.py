@@ -207,7 +207,8 @@ class Dovecot:
         self.proc = None
         self.client_timeout = 15
         # (source, target) files bind-mounted in Dovecot's private mount
-        # namespace only, e.g. a resolv.conf of the test's own
+        # namespace only, e.g. a resolv.conf or an /etc/hosts of the
+        # test's own (a sandbox server's name resolves there only)
         self.bind_mounts = []
         self.report_dir = None      # MG_AUTH_ASAN / MG_AUTH_VALGRIND
 

@@ -11,20 +11,7 @@ import socket
 import threading
 import time
 
-
-def _ber_len(n):
-    if n < 0x80:
-        return bytes([n])
-    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(b)]) + b
-
-
-def _tlv(tag, content):
-    return bytes([tag]) + _ber_len(len(content)) + content
-
-
-def _int(n):
-    return _tlv(0x02, n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big"))
+from .ldapwire import LoopbackServer, read_message, result, tlv
 
 
 STARTTLS_OID = b"1.3.6.1.4.1.1466.20037"
@@ -32,35 +19,7 @@ STARTTLS_OID = b"1.3.6.1.4.1.1466.20037"
 
 def starttls_success(msgid):
     """An LDAP ExtendedResponse saying yes to StartTLS (RFC 4511 4.14.2)."""
-    op = _tlv(0x78, _tlv(0x0a, b"\x00") + _tlv(0x04, b"") + _tlv(0x04, b"")
-              + _tlv(0x8a, STARTTLS_OID))
-    return _tlv(0x30, _int(msgid) + op)
-
-
-def _read_exact(conn, n):
-    data = b""
-    while len(data) < n:
-        chunk = conn.recv(n - len(data))
-        if not chunk:
-            raise EOFError
-        data += chunk
-    return data
-
-
-def _read_ldap_message(conn):
-    """One BER-encoded LDAPMessage; returns (msgid, op tag, raw bytes)."""
-    head = _read_exact(conn, 2)
-    if head[0] != 0x30:
-        raise ValueError(f"not an LDAPMessage: {head!r}")
-    n = head[1]
-    if n & 0x80:
-        ext = _read_exact(conn, n & 0x7f)
-        n = int.from_bytes(ext, "big")
-    body = _read_exact(conn, n)
-    assert body[0] == 0x02, body
-    idlen = body[1]
-    msgid = int.from_bytes(body[2:2 + idlen], "big")
-    return msgid, body[2 + idlen], body
+    return result(0x78, msgid, tlv(0x8a, STARTTLS_OID))
 
 
 class _Waitable:
@@ -85,7 +44,7 @@ class _Waitable:
         return True
 
 
-class TLSStallServer(_Waitable):
+class TLSStallServer(LoopbackServer, _Waitable):
     """Accepts on 127.0.0.1 and never completes a TLS handshake.
 
     starttls=False: an ldaps:// server that reads the ClientHello and
@@ -94,37 +53,20 @@ class TLSStallServer(_Waitable):
     silent. `seen` counts ClientHellos received."""
 
     def __init__(self, starttls):
-        super().__init__()
+        _Waitable.__init__(self)
         self.starttls = starttls
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.conns = []
         self.errors = []
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        LoopbackServer.__init__(self)
 
     @property
     def uri(self):
         scheme = "ldap" if self.starttls else "ldaps"
         return f"{scheme}://127.0.0.1:{self.port}/"
 
-    def _accept(self):
-        while not self._closed:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-            threading.Thread(target=self._serve, args=(conn,),
-                             daemon=True).start()
-
-    def _serve(self, conn):
+    def serve(self, conn):
         try:
             if self.starttls:
-                msgid, tag, body = _read_ldap_message(conn)
+                msgid, tag, body = read_message(conn)
                 if tag != 0x77 or STARTTLS_OID not in body:
                     self.errors.append(f"not a StartTLS request: {body!r}")
                     return
@@ -136,16 +78,8 @@ class TLSStallServer(_Waitable):
             while conn.recv(4096):
                 pass
         except (OSError, EOFError, ValueError) as e:
-            if not self._closed:
+            if not self.closed:
                 self.errors.append(repr(e))
-
-    def close(self):
-        self._closed = True
-        for s in [self.sock, *self.conns]:
-            try:
-                s.close()
-            except OSError:
-                pass
 
 
 class SilentDNS(_Waitable):

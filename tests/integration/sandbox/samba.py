@@ -1,0 +1,210 @@
+"""A private Samba AD DC (Debian's samba, samba-ad-dc, samba-ad-provision,
+ldb-tools) in a sandbox directory.
+
+Everything lives under `root`: `samba-tool domain provision --targetdir`
+writes its own smb.conf there, every later command names it with `-s`
+(or opens sam.ldb by path), so the host's /etc/samba is never read or
+written. The DC listens only on its own loopback address (IP), runs only
+its LDAP server (`server services = ldap`) in one process
+(`samba -i -M single`) and is stopped by PID.
+
+Offline, before the first start:
+  * the Exchange attributes targetAddress, homeMDB,
+    msExchRecipientTypeDetails and mailNickname are added to the schema
+    under Microsoft's attributeIDs (ldbadd / ldbmodify on sam.ldb with
+    `dsdb:schema update allowed = true`) and to the auxiliary class
+    mailRecipient, which user and contact include, as Exchange does;
+  * MaxPageSize and MaxConnIdleTime of the Default Query Policy are set;
+  * the entries are added with ldbadd.
+"""
+
+import base64
+import os
+import shutil
+import subprocess
+import time
+
+from . import procs
+
+REALM = "AD.EXAMPLE.TEST"
+DOMAIN = "ADTEST"
+HOST = "dc1"
+FQDN = "dc1.ad.example.test"
+IP = "127.0.2.1"
+BASE = "DC=ad,DC=example,DC=test"
+SCHEMA = f"CN=Schema,CN=Configuration,{BASE}"
+QUERY_POLICY = ("CN=Default Query Policy,CN=Query-Policies,"
+                "CN=Directory Service,CN=Windows NT,CN=Services,"
+                f"CN=Configuration,{BASE}")
+ADMIN_PASSWORD = "Adm1n-Passw0rd!"
+
+# (cn, lDAPDisplayName, attributeID, attributeSyntax, oMSyntax, extra)
+# attributeIDs: targetAddress from Microsoft's Exchange 2007 schema
+# reference; msExchRecipientTypeDetails as Exchange's schema defines it
+# (1.2.840.113556.1.4.7000.102.50855, Large-Integer); homeMDB and
+# mailNickname from the Exchange schema as commonly documented.
+EXCHANGE_ATTRS = [
+    ("ms-Exch-Target-Address", "targetAddress", "1.2.840.113556.1.2.352",
+     "2.5.5.12", "64", ["rangeLower: 1", "rangeUpper: 1123"]),
+    ("ms-Exch-Home-MDB", "homeMDB", "1.2.840.113556.1.2.44",
+     "2.5.5.1", "127", ["oMObjectClass:: KwwCh3McAIVK"]),
+    ("ms-Exch-Recipient-Type-Details", "msExchRecipientTypeDetails",
+     "1.2.840.113556.1.4.7000.102.50855", "2.5.5.16", "65", []),
+    ("ms-Exch-Mail-Nickname", "mailNickname", "1.2.840.113556.1.2.447",
+     "2.5.5.12", "64", ["rangeLower: 1", "rangeUpper: 64"]),
+]
+
+
+def unicode_pwd(password):
+    """AD's unicodePwd value: the quoted password in UTF-16LE."""
+    return base64.b64encode(f'"{password}"'.encode("utf-16-le")).decode()
+
+
+def _schema_ldif():
+    out = []
+    for cn, name, oid, syntax, om, extra in EXCHANGE_ATTRS:
+        out.append("\n".join([
+            f"dn: CN={cn},{SCHEMA}", "objectClass: top",
+            "objectClass: attributeSchema", f"cn: {cn}",
+            f"attributeID: {oid}", f"attributeSyntax: {syntax}",
+            f"oMSyntax: {om}", "isSingleValued: TRUE", "searchFlags: 1",
+            f"lDAPDisplayName: {name}", *extra]) + "\n")
+    return "\n".join(out)
+
+
+def _schema_mod_ldif():
+    update = "dn:\nchangetype: modify\nadd: schemaUpdateNow\nschemaUpdateNow: 1\n"
+    may = "".join(f"mayContain: {a[1]}\n" for a in EXCHANGE_ATTRS)
+    return (update + "\n" +
+            f"dn: CN=Mail-Recipient,{SCHEMA}\nchangetype: modify\n"
+            f"add: mayContain\n{may}\n" + update)
+
+
+def _policy_ldif(limits):
+    lines = [f"dn: {QUERY_POLICY}", "changetype: modify"]
+    for name, value in limits.items():
+        lines += ["delete: lDAPAdminLimits",
+                  f"lDAPAdminLimits: {name}={DEFAULT_LIMITS[name]}", "-",
+                  "add: lDAPAdminLimits", f"lDAPAdminLimits: {name}={value}",
+                  "-"]
+    return "\n".join(lines) + "\n"
+
+
+DEFAULT_LIMITS = {"MaxPageSize": 1000, "MaxConnIdleTime": 900}
+
+
+class SambaDC:
+    """root: a directory of its own (created). entries_ldif: LDIF added
+    offline. limits: lDAPAdminLimits to set, e.g. {"MaxPageSize": 100}."""
+
+    def __init__(self, root, entries_ldif="", limits=None):
+        self.root = root
+        self.target = os.path.join(root, "dc")
+        self.conf = os.path.join(self.target, "etc", "smb.conf")
+        self.sam = os.path.join(self.target, "private", "sam.ldb")
+        # Samba's own CA, copied where Dovecot's auth process (not root)
+        # can read it: private/ is root's only
+        self.ca = os.path.join(root, "ca.pem")
+        self.samba_ca = os.path.join(self.target, "private", "tls", "ca.pem")
+        self.log_path = os.path.join(root, "samba.log")
+        self.hosts = os.path.join(root, "hosts")
+        self.entries_ldif = entries_ldif
+        self.limits = dict(limits or {})
+        self.uri = f"ldap://{FQDN}"
+        self.proc = None
+        os.makedirs(root, exist_ok=True)
+        os.chmod(root, 0o755)
+
+    def _run(self, argv, stdin=None):
+        r = subprocess.run(argv, input=stdin, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed ({r.returncode}):\n"
+                               f"{r.stdout[-3000:]}{r.stderr[-3000:]}")
+        return r.stdout
+
+    def _ldb(self, tool, ldif, schema=False):
+        path = os.path.join(self.root, f"{tool}.ldif")
+        with open(path, "w") as f:
+            f.write(ldif)
+        argv = [tool, "-H", self.sam]
+        if schema:
+            argv.append("--option=dsdb:schema update allowed=true")
+        self._run(argv + [path])
+
+    def provision(self):
+        if os.path.isdir(self.target):
+            shutil.rmtree(self.target)
+        self._run([
+            "samba-tool", "domain", "provision", f"--realm={REALM}",
+            f"--domain={DOMAIN}", "--server-role=dc", "--dns-backend=NONE",
+            f"--adminpass={ADMIN_PASSWORD}", f"--targetdir={self.target}",
+            f"--host-name={HOST}", f"--host-ip={IP}",
+            # the address is on lo only as part of 127.0.0.0/8
+            f"--option=interfaces={IP}/8",
+            "--option=bind interfaces only=yes",
+            "--option=server services=ldap",
+            f"--option=log file={self.root}/log.%m",
+            "--option=logging=file",
+            # the defaults of these are host paths (/run/samba, ...)
+            f"--option=pid directory={self.root}/run",
+            f"--option=ncalrpc dir={self.root}/run/ncalrpc",
+            f"--option=winbindd socket directory={self.root}/run/winbindd",
+            f"--option=ntp signd socket directory={self.root}/run/ntp"])
+        self._ldb("ldbadd", _schema_ldif(), schema=True)
+        self._ldb("ldbmodify", _schema_mod_ldif(), schema=True)
+        if self.limits:
+            self._ldb("ldbmodify", _policy_ldif(self.limits))
+        if self.entries_ldif:
+            self._ldb("ldbadd", self.entries_ldif)
+        with open(self.hosts, "w") as f:
+            f.write(f"127.0.0.1 localhost\n{IP} {FQDN} {HOST}\n")
+
+    def start(self, timeout=60.0):
+        self.proc = procs.ManagedProcess(
+            "samba", ["samba", "-i", "-M", "single", "-s", self.conf,
+                      "--debuglevel=1"], self.log_path)
+        procs.wait_port(IP, 389, timeout, self.proc)
+        deadline = time.monotonic() + timeout
+        # the TLS certificate is made at the first start, before the
+        # LDAP server answers StartTLS with it
+        while True:
+            r = subprocess.run(
+                ["ldapsearch", "-x", "-ZZ", "-H", f"ldap://{IP}", "-b", "",
+                 "-s", "base", "-o", "nettimeout=5", "dnsHostName"],
+                capture_output=True, text=True,
+                env=dict(os.environ, LDAPTLS_REQCERT="never"))
+            if r.returncode == 0 and os.path.exists(self.samba_ca):
+                shutil.copyfile(self.samba_ca, self.ca)
+                os.chmod(self.ca, 0o644)
+                return self
+            if not self.proc.alive():
+                raise RuntimeError(f"samba exited; see {self.log_path}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"samba not answering: {r.stderr}")
+            time.sleep(0.2)
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.stop()
+            self.proc = None
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def in_namespace(self, script, env=None, mounts=(), cwd=None,
+                     timeout=120):
+        """Runs a shell script (sh -e) where FQDN resolves to IP (a
+        sandbox /etc/hosts bind-mounted in a private mount namespace),
+        with the other (src, dst) bind mounts of `mounts`."""
+        inner = "".join(f"mount --bind {src} {dst} && "
+                        for src, dst in [(self.hosts, "/etc/hosts"),
+                                         *mounts])
+        inner += "exec sh -e -c \"$1\""
+        return subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+             inner, "sh", script], capture_output=True, text=True,
+            env=dict(os.environ, **(env or {})), cwd=cwd, timeout=timeout)

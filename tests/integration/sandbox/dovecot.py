@@ -659,6 +659,18 @@ class Dovecot:
                 pass
         return text
 
+    def db_log_lines(self, text, login, driver="mailbox_guard"):
+        """The lines of text a passdb or userdb with `driver` logged for
+        `login`: 2.3 tags them "driver(login,...)", 2.4
+        "auth(login,...)<session>: Info: BLOCKNAME: "."""
+        if not is_24():
+            tag = f"{driver}({login},"
+            return [l for l in text.splitlines() if tag in l]
+        names = tuple(f": {db.kind}{i}: " for i, db in
+                      enumerate(self.auth_dbs) if db.driver == driver)
+        return [l for l in text.splitlines()
+                if f"auth({login}," in l and any(n in l for n in names)]
+
     def log_mark(self):
         """Position to pass to log_since() (only log_path)."""
         try:

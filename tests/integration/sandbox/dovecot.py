@@ -18,6 +18,7 @@ import hmac
 import imaplib
 import os
 import poplib
+import re
 import shlex
 import shutil
 import socket
@@ -197,6 +198,18 @@ TOPLEVEL_24 = {
                                         v.split(":", 1))),
     "mail_home": lambda v: {"mail_home": vars24(v)},
 }
+
+
+def db_line_re(driver="mailbox_guard"):
+    """A regex for the log lines a passdb/userdb logged, groups (level,
+    text): 2.3 writes "auth: Info: driver(user,...): text", 2.4
+    "auth(user,...)<session>: Info: BLOCKNAME: text" (the harness names
+    the blocks passdbN, userdbN)."""
+    if is_24():
+        return re.compile(r"auth\([^)]*\)(?:<[^>]*>)?: (Info|Error|Warning): "
+                          r"(?:passdb|userdb)\d+: (.*)$")
+    return re.compile(rf"auth: (Info|Error|Warning): {re.escape(driver)}"
+                      r"\([^)]*\): (.*)$")
 
 
 def settings24(settings):

@@ -200,6 +200,12 @@ TOPLEVEL_24 = {
 }
 
 
+def doveadm_tempfail_rc():
+    """`doveadm auth test`'s exit status for a temporary failure: 2.3
+    gives 77 as for any failure, 2.4 75 (EX_TEMPFAIL)."""
+    return 75 if is_24() else 77
+
+
 def db_line_re(driver="mailbox_guard"):
     """A regex for the log lines a passdb/userdb logged, groups (level,
     text): 2.3 writes "auth: Info: driver(user,...): text", 2.4

@@ -10,10 +10,13 @@ check `standin()` and skip.
 
 import os
 
+import pytest
+
 from fixtures import OK, REFUSED, AUTHFAIL
 from sandbox import (AuthDB, REFUSAL_REASON, plugin_module_exists,
-                     plugin_module_path, IMAP_REFUSED, POP3_REFUSED,
-                     IMAP_AUTHFAIL, POP3_AUTHFAIL)
+                     plugin_module_path, is_24, vars24, attrs_to_fields,
+                     IMAP_REFUSED, POP3_REFUSED, IMAP_AUTHFAIL,
+                     POP3_AUTHFAIL)
 
 # what IMAP LOGIN, IMAP AUTHENTICATE PLAIN and POP3 answer, by Entry.expect
 WANT = {
@@ -42,8 +45,92 @@ def _and(*filters):
     return "(&" + "".join(filters) + ")"
 
 
+# Dovecot 2.4: the settings file's keys as dovecot.conf settings, by where
+# they go: both blocks (the shared mailbox_guard_* ones), the passdb's or
+# the userdb's. The attribute maps become fields { } (see below).
+SHARED_24 = {
+    "uris": "mailbox_guard_uris",
+    "dn": "mailbox_guard_auth_dn",
+    "dnpass": "mailbox_guard_auth_dn_password",
+    "sasl_authz_id": "mailbox_guard_auth_sasl_authz_id",
+    "base": "mailbox_guard_base",
+    "scope": "mailbox_guard_scope",
+    "tls": "mailbox_guard_starttls",
+    "recipient_profile": "mailbox_guard_recipient_profile",
+    "custom_recipient_match": "mailbox_guard_custom_recipient_match",
+    "mailbox_match": "mailbox_guard_mailbox_match",
+    "custom_recipient_result": "mailbox_guard_custom_recipient_result",
+    "custom_recipient_reason": "mailbox_guard_custom_recipient_reason",
+    "exchange_events": "mailbox_guard_exchange_events",
+    "diagnostics_logging": "mailbox_guard_diagnostics_logging",
+    "nt_domain": "mailbox_guard_nt_domain",
+    "exchange_org": "mailbox_guard_exchange_org",
+    "exchange_site": "mailbox_guard_exchange_site",
+    "mailbox_alias_attr": "mailbox_guard_mailbox_alias_attr",
+    "audit_only": "mailbox_guard_audit_only",
+    "connections": "mailbox_guard_connections",
+    "max_pending": "mailbox_guard_max_pending",
+    "request_timeout": "mailbox_guard_request_timeout",
+    **{k: "mailbox_guard_" + k for k in (
+        "tls_ca_cert_file", "tls_ca_cert_dir", "tls_cert_file",
+        "tls_key_file", "tls_require_cert")},
+}
+PASSDB_24 = {
+    "pass_filter": "passdb_mailbox_guard_filter",
+    "auth_bind": "passdb_mailbox_guard_bind",
+    "auth_bind_userdn": "passdb_mailbox_guard_bind_userdn",
+    "default_pass_scheme": "passdb_default_password_scheme",
+}
+USERDB_24 = {
+    "user_filter": "userdb_mailbox_guard_filter",
+    "iterate_filter": "userdb_mailbox_guard_iterate_filter",
+}
+# values without %-variables of 2.3 (a password is taken as it is)
+LITERAL_24 = ("dnpass",)
+
+
+def _value24(key, value):
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    value = str(value)
+    return value if key in LITERAL_24 else vars24(value)
+
+
+def auth_dbs_24(settings):
+    """2.4: the passdb and userdb blocks meaning the same as a 2.3 settings
+    file with `settings`. A key 2.4 has no setting for skips the test."""
+    shared, passdb, userdb = {}, {}, {}
+    for k, v in settings.items():
+        if v is None:
+            continue
+        for table, block in ((SHARED_24, shared), (PASSDB_24, passdb),
+                             (USERDB_24, userdb)):
+            if k in table:
+                block[table[k]] = _value24(k, v)
+                break
+        else:
+            if k == "pass_attrs":
+                passdb["fields"] = attrs_to_fields(v)
+            elif k == "user_attrs":
+                userdb["fields"] = attrs_to_fields(v)
+            elif k == "iterate_attrs":
+                userdb["userdb_mailbox_guard_iterate_fields"] = \
+                    attrs_to_fields(v)
+            elif k == "sasl_bind":
+                if v in (True, "yes"):
+                    shared["mailbox_guard_auth_sasl_mechanisms"] = \
+                        settings.get("sasl_mech", "EXTERNAL")
+            elif k != "sasl_mech":
+                pytest.skip(f"Dovecot 2.4: the settings file key {k} has no "
+                            "mailbox_guard_* setting yet")
+    return [AuthDB("passdb", "mailbox_guard", **shared, **passdb),
+            AuthDB("userdb", "mailbox_guard", **shared, **userdb)]
+
+
 def auth_dbs_for(dovecot, settings, name="guard"):
     """passdb + userdb blocks for the plugin settings dict `settings`."""
+    if is_24() and not standin():
+        return auth_dbs_24(settings)
     if not standin():
         path = dovecot.write_settings(f"{name}.conf", settings)
         return [AuthDB("passdb", "mailbox_guard", path),
@@ -76,6 +163,9 @@ def guard_setup(sb, tree, settings_over=None, dovecot_settings=None,
     stand-in mode only if the text is valid for the ldap driver. `ldap`:
     a slapd already serving `tree` (in `sb`) to use instead of a new one.
     """
+    if raw_settings_text is not None and is_24():
+        pytest.skip("Dovecot 2.4: no settings file (the settings are "
+                    "dovecot.conf's); its 2.4 counterpart isn't written yet")
     if ldap is None:
         ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
     kw = {} if match == "default" else {"match": match}

@@ -8,7 +8,9 @@ from .core import Sandbox
 from .slapd import Slapd, TEST_SCHEMA
 from .dovecot import (Dovecot, AuthDB, Reply, render_settings,
                       parse_doveadm_user, plugin_module_path,
-                      plugin_module_exists, IMAP_REFUSED, POP3_REFUSED,
+                      plugin_module_exists, is_24, vars24, db_line_re,
+                      doveadm_tempfail_rc,
+                      attrs_to_fields, IMAP_REFUSED, POP3_REFUSED,
                       IMAP_AUTHFAIL, POP3_AUTHFAIL, REFUSAL_REASON)
 from .ldif import ssha, render, render_entry
 from .authclient import AuthClient, AuthAnswer
@@ -18,7 +20,9 @@ from . import procs
 __all__ = [
     "Sandbox", "Slapd", "TEST_SCHEMA", "Dovecot", "AuthDB", "Reply",
     "render_settings", "parse_doveadm_user", "plugin_module_path",
-    "plugin_module_exists", "IMAP_REFUSED", "POP3_REFUSED", "IMAP_AUTHFAIL",
+    "plugin_module_exists", "is_24", "vars24", "db_line_re",
+    "doveadm_tempfail_rc", "attrs_to_fields",
+    "IMAP_REFUSED", "POP3_REFUSED", "IMAP_AUTHFAIL",
     "POP3_AUTHFAIL", "REFUSAL_REASON", "ssha", "render", "render_entry",
     "procs", "AuthClient", "AuthAnswer", "Postfix",
 ]

@@ -1,14 +1,24 @@
-"""A throw-away Dovecot 2.3 running from the sandbox.
+"""A throw-away Dovecot (2.3 or 2.4, the one installed) running from the
+sandbox.
 
 Auth plugins are only loaded from /usr/lib/dovecot/modules/auth, so dovecot
 runs in a private mount namespace where that directory is a bind mount of
-<sandbox>/modules/auth (stock modules + the freshly built plugin).
+<sandbox>/modules/auth (stock modules + the freshly built plugin). On 2.4
+the same is done for modules/settings (the plugin's settings module), and
+doveconf and doveadm run in such a namespace too: without the settings
+module they don't know the plugin's keys.
+
+The tests describe a setup once, in 2.3's terms (settings dicts, AuthDB
+blocks with 2.3 args); on 2.4 it is rendered in 2.4's syntax (see
+render24()).
 """
 
+import functools
 import hmac
 import imaplib
 import os
 import poplib
+import re
 import shlex
 import shutil
 import socket
@@ -18,9 +28,11 @@ import time
 from . import procs
 
 STOCK_AUTH_MODULES = "/usr/lib/dovecot/modules/auth"
+STOCK_SETTINGS_MODULES = "/usr/lib/dovecot/modules/settings"
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__),
                                          "..", "..", ".."))
 MODULE_NAME = "libauthdb_mailbox_guard.so"
+SETTINGS_MODULE_NAME = "libmailbox_guard_settings.so"
 
 # exact server texts the plugin must produce
 IMAP_REFUSED = ("NO [CONTACTADMIN] The requested mailbox is not available "
@@ -99,6 +111,133 @@ def plugin_module_exists():
     return os.path.isfile(plugin_module_path())
 
 
+def settings_module_path():
+    """2.4: the settings module built beside the plugin."""
+    return os.path.join(os.path.dirname(plugin_module_path()),
+                        SETTINGS_MODULE_NAME)
+
+
+@functools.lru_cache(maxsize=None)
+def dovecot_release():
+    """"2.3" or "2.4", from the installed Dovecot's version."""
+    out = subprocess.run(["dovecot", "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    major_minor = ".".join(out.split()[0].split(".")[:2])
+    return "2.4" if major_minor == "2.4" else "2.3"
+
+
+def is_24():
+    return dovecot_release() == "2.4"
+
+
+# --- 2.4 rendering ------------------------------------------------------------
+# 2.3's variables in the values the tests give, and 2.4's.
+VARS_24 = (("%u", "%{user}"), ("%n", "%{user | username}"),
+           ("%d", "%{user | domain}"), ("%s", "%{protocol}"),
+           ("%r", "%{remote_ip}"), ("%l", "%{local_ip}"))
+
+
+def vars24(value, attr=None):
+    """2.3 variables in value as 2.4 writes them; %$ is the attribute
+    `attr` of the found entry (%{ldap:attr})."""
+    out, i = [], 0
+    while i < len(value):
+        two = value[i:i + 2]
+        if two == "%%":
+            out.append("%%")
+            i += 2
+            continue
+        if two == "%$":
+            if attr is None:
+                raise ValueError(f"%$ without an attribute in {value!r}")
+            out.append(f"%{{ldap:{attr}}}")
+            i += 2
+            continue
+        new = dict(VARS_24).get(two)
+        if new is not None:
+            out.append(new)
+            i += 2
+            continue
+        out.append(value[i])
+        i += 1
+    return "".join(out)
+
+
+def attrs_to_fields(attrs):
+    """2.3's pass_attrs/user_attrs ("ldapAttr=field[=template]", ...) as a
+    2.4 fields { } dict (field -> %{ldap:ldapAttr} or the template)."""
+    fields = {}
+    for item in (a.strip() for a in attrs.split(",")):
+        if not item:
+            continue
+        attr, _, rest = item.partition("=")
+        field, has_tmpl, template = rest.partition("=")
+        if not field:
+            field, attr = attr, None
+        if has_tmpl:
+            fields[field] = vars24(template, attr)
+        else:
+            fields[field] = f"%{{ldap:{attr}}}"
+    return fields
+
+
+def _static_args(args):
+    """2.3 static args "k=v k2=v2" -> dict."""
+    out = {}
+    for word in shlex.split(args):
+        k, _, v = word.partition("=")
+        out[k] = v
+    return out
+
+
+# 2.3 top-level settings that 2.4 renamed or split (value -> dict)
+TOPLEVEL_24 = {
+    "disable_plaintext_auth": lambda v: {
+        "auth_allow_cleartext": "no" if v == "yes" else "yes"},
+    "mail_location": lambda v: dict(zip(("mail_driver", "mail_path"),
+                                        v.split(":", 1))),
+    "mail_home": lambda v: {"mail_home": vars24(v)},
+}
+
+
+def doveadm_tempfail_rc():
+    """`doveadm auth test`'s exit status for a temporary failure: 2.3
+    gives 77 as for any failure, 2.4 75 (EX_TEMPFAIL)."""
+    return 75 if is_24() else 77
+
+
+def db_line_re(driver="mailbox_guard"):
+    """A regex for the log lines a passdb/userdb logged, groups (level,
+    text): 2.3 writes "auth: Info: driver(user,...): text", 2.4
+    "auth(user,...)<session>: Info: BLOCKNAME: text" (the harness names
+    the blocks passdbN, userdbN)."""
+    if is_24():
+        return re.compile(r"auth\([^)]*\)(?:<[^>]*>)?: (Info|Error|Warning): "
+                          r"(?:passdb|userdb)\d+: (.*)$")
+    return re.compile(rf"auth: (Info|Error|Warning): {re.escape(driver)}"
+                      r"\([^)]*\): (.*)$")
+
+
+def settings24(settings):
+    """A dict of 2.3 top-level settings in 2.4's names."""
+    out = {}
+    for k, v in settings.items():
+        conv = TOPLEVEL_24.get(k)
+        out.update(conv(v) if conv else {k: v})
+    return out
+
+
+def _render_block(lines, key, value, indent):
+    pad = "  " * indent
+    if isinstance(value, dict):
+        lines.append(f"{pad}{key} {{")
+        for k, v in value.items():
+            _render_block(lines, k, v, indent + 1)
+        lines.append(f"{pad}}}")
+    else:
+        lines.append(f"{pad}{key} = {value}")
+
+
 class AuthDB:
     """One passdb { } or userdb { } block.
 
@@ -113,6 +252,36 @@ class AuthDB:
         assert kind in ("passdb", "userdb")
         self.kind, self.driver, self.args = kind, driver, args
         self.settings = settings
+
+    def render_for(self, name):
+        """This block for the Dovecot installed; name: 2.4's block name."""
+        return self.render24(name) if is_24() else self.render()
+
+    def render24(self, name):
+        """2.4: `passdb NAME { }`; args become the driver's settings,
+        dict values nested blocks (fields { })."""
+        block = {"driver": self.driver}
+        settings = dict(self.settings)
+        fields = dict(settings.pop("fields", {}))
+        if settings.pop("pass", None) == "yes":
+            # 2.4 has no pass: a master passdb continues on success
+            settings["result_success"] = "continue"
+        if self.driver == "passwd-file" and self.args:
+            block["passwd_file_path"] = self.args
+        elif self.driver == "static" and self.args:
+            static = _static_args(self.args)
+            if self.kind == "passdb" and "password" in static:
+                block["passdb_static_password"] = static.pop("password")
+            fields.update(static)
+        elif self.args:
+            raise ValueError(f"2.4: no rendering for {self.driver} args "
+                             f"{self.args!r}")
+        block.update(settings)
+        if fields:
+            block["fields"] = fields
+        lines = []
+        _render_block(lines, f"{self.kind} {name}", block, 0)
+        return "\n".join(lines)
 
     def render(self):
         out = [f"{self.kind} {{", f"  driver = {self.driver}"]
@@ -193,6 +362,8 @@ class Dovecot:
         self.state_dir = os.path.join(self.dir, "state")
         self.home_root = sandbox.path("home")
         self.module_dir = os.path.join(self.dir, "modules", "auth")
+        self.settings_module_dir = os.path.join(self.dir, "modules",
+                                                "settings")
         self.conf_path = os.path.join(self.dir, "dovecot.conf")
         self.log_path = os.path.join(self.dir, "dovecot.log")
         self.out_path = os.path.join(self.dir, "dovecot.out")
@@ -204,6 +375,11 @@ class Dovecot:
         if modules is None:
             modules = [plugin_module_path()] if plugin_module_exists() else []
         self.modules = list(modules)
+        # 2.4: the settings modules going with self.modules
+        self.settings_modules = []
+        if is_24() and plugin_module_path() in self.modules and \
+                os.path.isfile(settings_module_path()):
+            self.settings_modules.append(settings_module_path())
         self.proc = None
         self.client_timeout = 15
         # (source, target) files bind-mounted in Dovecot's private mount
@@ -230,6 +406,7 @@ class Dovecot:
         return path
 
     def default_settings(self):
+        """In 2.3's names: _write_conf renders them for the Dovecot found."""
         return {
             "instance_name": f"mg-{os.path.basename(self.sandbox.root)}-{self.name}",
             "base_dir": self.base_dir,
@@ -254,18 +431,26 @@ class Dovecot:
     def _write_conf(self):
         s = self.default_settings()
         s.update(self.settings)
-        lines = [f"{k} = {v}" for k, v in s.items()]
+        lines = []
+        if is_24():
+            # must come first; they fix the meaning of what follows
+            lines += ["dovecot_config_version = 2.4.1",
+                      "dovecot_storage_version = 2.4.1"]
+            s = settings24(s)
+        lines += [f"{k} = {v}" for k, v in s.items()]
+        address = "listen" if is_24() else "address"
         lines += [
             "service imap-login {",
-            f"  inet_listener imap {{\n    address = 127.0.0.1\n    port = {self.imap_port}\n  }}",
+            f"  inet_listener imap {{\n    {address} = 127.0.0.1\n    port = {self.imap_port}\n  }}",
             "  inet_listener imaps {\n    port = 0\n  }",
             "}",
             "service pop3-login {",
-            f"  inet_listener pop3 {{\n    address = 127.0.0.1\n    port = {self.pop3_port}\n  }}",
+            f"  inet_listener pop3 {{\n    {address} = 127.0.0.1\n    port = {self.pop3_port}\n  }}",
             "  inet_listener pop3s {\n    port = 0\n  }",
             "}",
         ]
-        lines += [db.render() for db in self.auth_dbs]
+        lines += [db.render_for(f"{db.kind}{i}")
+                  for i, db in enumerate(self.auth_dbs)]
         lines.append(self.extra_conf)
         lines.append(self._auth_check_conf())
         with open(self.conf_path, "w") as f:
@@ -339,18 +524,46 @@ class Dovecot:
                 "  vsz_limit = 0\n"
                 "}")
 
-    def _prepare_modules(self):
-        if os.path.isdir(self.module_dir):
-            shutil.rmtree(self.module_dir)
-        os.makedirs(self.module_dir)
-        for entry in os.listdir(STOCK_AUTH_MODULES):
-            src = os.path.join(STOCK_AUTH_MODULES, entry)
+    def _prepare_module_dir(self, target, stock, modules):
+        if os.path.isdir(target):
+            shutil.rmtree(target)
+        os.makedirs(target)
+        for entry in os.listdir(stock):
+            src = os.path.join(stock, entry)
             if os.path.isfile(src):
-                shutil.copy2(src, self.module_dir)
-        for m in self.modules:
-            shutil.copy2(m, os.path.join(self.module_dir, os.path.basename(m)))
-        os.chmod(os.path.dirname(self.module_dir), 0o755)
-        os.chmod(self.module_dir, 0o755)
+                shutil.copy2(src, target)
+        for m in modules:
+            shutil.copy2(m, os.path.join(target, os.path.basename(m)))
+        os.chmod(os.path.dirname(target), 0o755)
+        os.chmod(target, 0o755)
+
+    def _prepare_modules(self):
+        self._prepare_module_dir(self.module_dir, STOCK_AUTH_MODULES,
+                                 self.modules)
+        if is_24():
+            self._prepare_module_dir(self.settings_module_dir,
+                                     STOCK_SETTINGS_MODULES,
+                                     self.settings_modules)
+
+    def _mounts(self):
+        mounts = [(self.module_dir, STOCK_AUTH_MODULES)]
+        if is_24():
+            mounts.append((self.settings_module_dir, STOCK_SETTINGS_MODULES))
+        return mounts + self.bind_mounts
+
+    def in_namespace(self, argv):
+        """argv as run in Dovecot's private mount namespace (the module
+        directories, self.bind_mounts)."""
+        inner = "".join(f"mount --bind {shlex.quote(src)} {shlex.quote(dst)} && "
+                        for src, dst in self._mounts())
+        inner += "exec " + shlex.join(argv)
+        return ["unshare", "--mount", "--propagation", "private",
+                "sh", "-c", inner]
+
+    def _config_argv(self, argv):
+        """doveconf/doveadm: on 2.4 in the namespace (the settings module);
+        on 2.3 as they are."""
+        return self.in_namespace(argv) if is_24() else argv
 
     # ------------------------------------------------------------------
     # lifecycle
@@ -366,16 +579,12 @@ class Dovecot:
         os.makedirs(self.state_dir, exist_ok=True)
         self._prepare_modules()
         self._write_conf()
-        r = subprocess.run(["doveconf", "-c", self.conf_path, "-n"],
-                           capture_output=True, text=True)
+        r = subprocess.run(self._config_argv(
+            ["doveconf", "-c", self.conf_path, "-n"]),
+            capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"doveconf rejected {self.conf_path}:\n{r.stderr}")
-        mounts = [(self.module_dir, STOCK_AUTH_MODULES), *self.bind_mounts]
-        inner = "".join(f"mount --bind {shlex.quote(src)} {shlex.quote(dst)} && "
-                        for src, dst in mounts)
-        inner += f"exec dovecot -F -c {self.conf_path}"
-        argv = ["unshare", "--mount", "--propagation", "private",
-                "sh", "-c", inner]
+        argv = self.in_namespace(["dovecot", "-F", "-c", self.conf_path])
         self.proc = procs.ManagedProcess(self.name, argv, self.out_path,
                                          kill_when_childless=True)
         self.wait_ready(timeout, wait_greeting)
@@ -469,6 +678,18 @@ class Dovecot:
             except FileNotFoundError:
                 pass
         return text
+
+    def db_log_lines(self, text, login, driver="mailbox_guard"):
+        """The lines of text a passdb or userdb with `driver` logged for
+        `login`: 2.3 tags them "driver(login,...)", 2.4
+        "auth(login,...)<session>: Info: BLOCKNAME: "."""
+        if not is_24():
+            tag = f"{driver}({login},"
+            return [l for l in text.splitlines() if tag in l]
+        names = tuple(f": {db.kind}{i}: " for i, db in
+                      enumerate(self.auth_dbs) if db.driver == driver)
+        return [l for l in text.splitlines()
+                if f"auth({login}," in l and any(n in l for n in names)]
 
     def log_mark(self):
         """Position to pass to log_since() (only log_path)."""
@@ -617,8 +838,9 @@ class Dovecot:
     # doveadm
     # ------------------------------------------------------------------
     def doveadm(self, *args, timeout=30):
-        r = subprocess.run(["doveadm", "-c", self.conf_path, *args],
-                           capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(self._config_argv(
+            ["doveadm", "-c", self.conf_path, *args]),
+            capture_output=True, text=True, timeout=timeout)
         return r.returncode, r.stdout + r.stderr
 
     def doveadm_user(self, name, *extra):

@@ -342,12 +342,10 @@ static void mg_ldap_conn_input(struct mg_ldap_conn *conn)
 	}
 }
 
-/* StartTLS is for ldap:// only: ldaps:// is TLS from the start and an
-   ldapi:// socket never leaves the host. */
 static bool mg_ldap_conn_wants_starttls(const struct mg_ldap_conn *conn)
 {
-	return conn->ldap->set.starttls &&
-		str_begins_with(mg_ldap_conn_uri(conn), "ldap://");
+	return mg_tls_uri_wants_starttls(conn->ldap->set.starttls,
+					 mg_ldap_conn_uri(conn));
 }
 
 static bool mg_ldap_conn_is_ldaps(const struct mg_ldap_conn *conn)
@@ -457,7 +455,8 @@ static bool mg_ldap_conn_set_tls(struct mg_ldap_conn *conn,
 	int require_cert = set->tls_require_cert, new_ctx = 0;
 
 	/* a plain connection must not fail over a TLS file it never uses */
-	if (!mg_ldap_conn_wants_starttls(conn) && !mg_ldap_conn_is_ldaps(conn))
+	if (!mg_tls_uri_uses_tls(conn->ldap->set.starttls,
+				 mg_ldap_conn_uri(conn)))
 		return TRUE;
 	if (!mg_ldap_conn_set_string(conn, LDAP_OPT_X_TLS_CACERTFILE,
 				     set->tls_ca_cert_file) ||

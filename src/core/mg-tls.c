@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "mg-tls.h"
@@ -33,4 +34,15 @@ const char *mg_tls_diagnostic(const char *diag)
 		"tls_ca_cert_file or tls_ca_cert_dir, expired or not yet "
 		"valid, or not issued for the host name of the URI "
 		"(libldap with GnuTLS does not say which)";
+}
+
+bool mg_tls_uri_wants_starttls(bool starttls, const char *uri)
+{
+	return starttls && strncasecmp(uri, "ldap://", 7) == 0;
+}
+
+bool mg_tls_uri_uses_tls(bool starttls, const char *uri)
+{
+	return mg_tls_uri_wants_starttls(starttls, uri) ||
+		strncasecmp(uri, "ldaps://", 8) == 0;
 }

@@ -5,8 +5,15 @@
 
 #include "mg-error.h"
 
-/* Naming the cause of TLS failures that libldap leaves vague; shared by
-   the plugin and mailbox-guard-check. */
+/* Which URIs use TLS, and naming the cause of TLS failures that libldap
+   leaves vague; shared by the plugin and mailbox-guard-check. */
+
+/* StartTLS (tls = yes) is for ldap:// URIs only: ldaps:// is TLS from the
+   start and an ldapi:// socket never leaves the host. */
+bool mg_tls_uri_wants_starttls(bool starttls, const char *uri);
+
+/* Whether a connection to uri uses TLS at all, so needs the TLS files. */
+bool mg_tls_uri_uses_tls(bool starttls, const char *uri);
 
 /* libldap says only that it could not build a TLS context from the
    files. Returns false with "SETTING PATH: <errno text>" when the file

@@ -148,10 +148,14 @@ static char *try_uri(struct check_ldap *ldap, const char *uri,
 	}
 	if (!set_options(ldap->ld, &ldap->timeout))
 		return g_strdup("can't set connection options");
-	error = set_tls_options(ldap->ld, config);
-	if (error != NULL)
-		return error;
-	if (config->tls) {
+	/* as the plugin does: TLS files only where TLS is used, StartTLS
+	   only on ldap:// */
+	if (mg_tls_uri_uses_tls(config->tls, uri)) {
+		error = set_tls_options(ldap->ld, config);
+		if (error != NULL)
+			return error;
+	}
+	if (mg_tls_uri_wants_starttls(config->tls, uri)) {
 		ret = ldap_start_tls_s(ldap->ld, NULL, NULL);
 		if (ret != LDAP_SUCCESS)
 			return ldap_error(ldap->ld, "StartTLS failed", ret);

@@ -42,11 +42,27 @@ static void test_diagnostic(void)
 				"not issued for the host name of the URI"));
 }
 
+static void test_uri_rules(void)
+{
+	/* StartTLS on ldap:// only; TLS files wherever TLS is used */
+	g_assert_true(mg_tls_uri_wants_starttls(true, "ldap://h/"));
+	g_assert_true(mg_tls_uri_wants_starttls(true, "LDAP://h/"));
+	g_assert_false(mg_tls_uri_wants_starttls(false, "ldap://h/"));
+	g_assert_false(mg_tls_uri_wants_starttls(true, "ldaps://h/"));
+	g_assert_false(mg_tls_uri_wants_starttls(true, "ldapi://%2Frun%2Fs"));
+	g_assert_true(mg_tls_uri_uses_tls(true, "ldap://h/"));
+	g_assert_false(mg_tls_uri_uses_tls(false, "ldap://h/"));
+	g_assert_true(mg_tls_uri_uses_tls(false, "ldaps://h/"));
+	g_assert_true(mg_tls_uri_uses_tls(true, "ldaps://h/"));
+	g_assert_false(mg_tls_uri_uses_tls(true, "ldapi://%2Frun%2Fs"));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/tls/file/missing", test_file_missing);
 	g_test_add_func("/tls/file/kinds", test_file_kinds);
 	g_test_add_func("/tls/diagnostic", test_diagnostic);
+	g_test_add_func("/tls/uri-rules", test_uri_rules);
 	return g_test_run();
 }

@@ -85,32 +85,34 @@ def add(ldap, ldif):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def logins_after(dc, login, password, written):
-    """Logs in until one that started more than FRESH_WITHIN after the
-    write is answered, or until both paths are refused. Returns the
-    last answer and when its login started (seconds after the write)."""
+def logins_after(dc, login, password, written, fresh=(False, False)):
+    """Logs in until both paths give the fresh answer, or until a login
+    that started more than FRESH_WITHIN after the write is answered.
+    Returns the last answer and when its login started (seconds after the
+    write)."""
     while True:
         started = time.monotonic() - written
         got = gets_in(dc, login, password)
-        if got == (False, False) or started > FRESH_WITHIN:
+        if got == fresh or started > FRESH_WITHIN:
             return got, started
 
 
-def check_change(setup, feed, login, password, change):
+def check_change(setup, feed, login, password, change, before=(True, True),
+                 after=(False, False)):
     ldap, dc = setup(feed)
     # cached: a one-hour answer that only the feed can end
-    assert gets_in(dc, login, password) == (True, True)
-    assert gets_in(dc, login, password) == (True, True)
+    assert gets_in(dc, login, password) == before
+    assert gets_in(dc, login, password) == before
     change(ldap)
-    got, started = logins_after(dc, login, password, time.monotonic())
+    got, started = logins_after(dc, login, password, time.monotonic(), after)
     if feed == "no":
         # the control: the cache still answers with what it had
-        assert got == (True, True), f"fresh at {started:.2f} s without a feed"
+        assert got == before, f"fresh at {started:.2f} s without a feed"
         return
-    assert got == (False, False), f"stale at {started:.2f} s: {got}"
+    assert got == after, f"stale at {started:.2f} s: {got}"
     assert started <= FRESH_WITHIN
     # and it stays so
-    assert gets_in(dc, login, password) == (False, False)
+    assert gets_in(dc, login, password) == after
 
 
 @pytest.mark.parametrize("feed", FEEDS + ["auto"])
@@ -129,6 +131,27 @@ def test_mailbox_becomes_custom_recipient(setup, feed):
         modify(ldap, f"dn: {BOB.dn}\nchangetype: modify\n"
                      f"delete: mailHost\n")
     check_change(setup, feed, BOB.login, BOB.password, change)
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+def test_custom_recipient_becomes_mailbox(setup, feed):
+    # the plugin's own memory of custom recipients must forget it too
+    routed = openldap_tree.EXPECTED["ol-routed"]
+
+    def change(ldap):
+        modify(ldap, f"dn: {routed.dn}\nchangetype: modify\n"
+                     "add: mailHost\nmailHost: mail.example.test\n")
+    check_change(setup, feed, routed.login, routed.password, change,
+                 before=(False, False), after=(True, True))
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+def test_renamed(setup, feed):
+    # the login name was the RDN: after the rename nobody has it
+    def change(ldap):
+        modify(ldap, f"dn: {PLAIN.dn}\nchangetype: modrdn\n"
+                     "newrdn: uid=ol-plain-renamed\ndeleteoldrdn: 1\n")
+    check_change(setup, feed, PLAIN.login, PLAIN.password, change)
 
 
 @pytest.mark.parametrize("feed", FEEDS)

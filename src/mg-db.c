@@ -5,6 +5,7 @@
 #include "mg-config.h"
 #include "mg-ldap.h"
 #include "mg-recipient-cache.h"
+#include "mg-feed.h"
 #include "mg-db.h"
 
 /* Custom recipients kept in memory at most: they are rare, and each one
@@ -121,6 +122,7 @@ struct mg_db *mg_db_create(const char *name, struct mg_config *config)
 	db->ldap = mg_ldap_init(&ldap_set, auth_event);
 	db->recipient_cache =
 		mg_recipient_cache_init(MG_DB_RECIPIENT_CACHE_MAX);
+	db->feed = mg_feed_init(db, &ldap_set);
 	db->next = mg_dbs;
 	mg_dbs = db;
 	return db;
@@ -152,6 +154,7 @@ void mg_db_unref(struct mg_db **_db)
 			break;
 		}
 	}
+	mg_feed_deinit(&db->feed);
 	mg_recipient_cache_deinit(&db->recipient_cache);
 	mg_ldap_deinit(&db->ldap);
 	mg_config_free(&db->config);

@@ -18,6 +18,8 @@ struct mg_db {
 	struct mg_config *config;
 	struct mg_ldap *ldap;
 	struct mg_recipient_cache *recipient_cache;
+	/* NULL with change_feed = no */
+	struct mg_feed *feed;
 
 	ARRAY_TYPE(mg_attrmap_item) pass_attrs;
 	ARRAY_TYPE(mg_attrmap_item) user_attrs;

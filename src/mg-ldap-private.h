@@ -64,6 +64,8 @@ struct mg_ldap_request {
 	   fails, since a partly read entry can't be classified */
 	const char *malformed;
 	mg_ldap_search_callback_t *search_callback;
+	/* set for a stream: every message goes here */
+	mg_ldap_stream_callback_t *stream_callback;
 	enum mg_ldap_paging paging;
 	/* the rootDSE lists the paged results control */
 	bool paging_offered;

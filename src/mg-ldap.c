@@ -200,8 +200,8 @@ static int mg_ldap_search_send(struct mg_ldap_conn *conn,
 	}
 	ret = ldap_search_ext(conn->ld, search->base, search->scope,
 			      search->filter, (char **)search->attrs, 0,
-			      ctrls[0] == NULL ? NULL : ctrls, NULL, NULL, 0,
-			      &request->msgid);
+			      ctrls[0] != NULL ? ctrls : search->server_ctrls,
+			      NULL, NULL, 0, &request->msgid);
 	if (ctrls[0] != NULL)
 		ldap_control_free(ctrls[0]);
 	return ret;
@@ -339,6 +339,11 @@ void mg_ldap_request_handle_msg(struct mg_ldap_conn *conn,
 				struct mg_ldap_request *request,
 				LDAPMessage *msg)
 {
+	if (request->stream_callback != NULL) {
+		request->stream_callback(conn->ld, msg, request->context);
+		if (ldap_msgtype(msg) != LDAP_RES_SEARCH_RESULT)
+			return;
+	}
 	switch (ldap_msgtype(msg)) {
 	case LDAP_RES_SEARCH_ENTRY: {
 		const char *error = NULL;
@@ -358,6 +363,7 @@ void mg_ldap_request_handle_msg(struct mg_ldap_conn *conn,
 		break;
 	}
 	case LDAP_RES_SEARCH_REFERENCE:
+	case LDAP_RES_INTERMEDIATE:
 		break;
 	default:
 		mg_ldap_handle_result(request, msg);
@@ -520,8 +526,10 @@ static void mg_ldap_request_submit(struct mg_ldap_request *request)
 					ldap->set.max_pending));
 		return;
 	}
-	request->to = timeout_add(ldap->set.request_timeout_msecs,
-				  mg_ldap_request_timeout, request);
+	if (request->stream_callback == NULL) {
+		request->to = timeout_add(ldap->set.request_timeout_msecs,
+					  mg_ldap_request_timeout, request);
+	}
 	mg_ldap_dispatch(ldap, for_user_binds);
 }
 
@@ -539,8 +547,34 @@ void mg_ldap_search(struct mg_ldap *ldap, pool_t pool,
 	request->search.filter = p_strdup(pool, search->filter);
 	request->search.attrs = search->attrs;
 	request->search.page_size = search->page_size;
+	request->search.server_ctrls = search->server_ctrls;
 	request->search_callback = callback;
 	p_array_init(&request->entries, pool, 2);
+	mg_ldap_request_submit(request);
+}
+
+#undef mg_ldap_stream
+
+void mg_ldap_stream(struct mg_ldap *ldap, pool_t pool,
+		    const struct mg_ldap_search *search,
+		    mg_ldap_stream_callback_t *msg_callback,
+		    mg_ldap_search_callback_t *end_callback, void *context)
+{
+	struct mg_ldap_request *request =
+		mg_ldap_request_new(ldap, pool, MG_LDAP_REQUEST_SEARCH, context);
+
+	i_assert(search->page_size == 0);
+	request->search.base = p_strdup(pool, search->base);
+	request->search.scope = search->scope;
+	request->search.filter = p_strdup(pool, search->filter);
+	request->search.attrs = search->attrs;
+	request->search.server_ctrls = search->server_ctrls;
+	request->search_callback = end_callback;
+	request->stream_callback = msg_callback;
+	/* a stream whose connection drops is not sent again: its owner
+	   must know that it missed what happened meanwhile */
+	request->retried = TRUE;
+	p_array_init(&request->entries, pool, 1);
 	mg_ldap_request_submit(request);
 }
 

@@ -20,6 +20,10 @@
 #include "mg-entry.h"
 
 struct mg_ldap;
+/* libldap's LDAP, LDAPMessage and LDAPControl */
+struct ldap;
+struct ldapmsg;
+struct ldapcontrol;
 
 struct mg_ldap_settings {
 	/* Names this client in log lines (the settings file). */
@@ -61,6 +65,9 @@ struct mg_ldap_search {
 	   paged search at a time is sent on a connection (slapd keeps one
 	   paged state per connection). */
 	unsigned int page_size;
+	/* NULL-terminated server controls sent with the search (not with
+	   the probe or pages); the caller keeps them until it is sent */
+	struct ldapcontrol **server_ctrls;
 };
 
 /* entries (allocated from the request's pool) are valid with
@@ -68,6 +75,10 @@ struct mg_ldap_search {
 typedef void mg_ldap_search_callback_t(enum mg_ldap_result result,
 				       struct mg_entry *const *entries,
 				       unsigned int count, const char *error,
+				       void *context);
+/* One message of a stream (mg_ldap_stream()), with the handle it was read
+   on to parse it. Both are libldap's and valid only during the call. */
+typedef void mg_ldap_stream_callback_t(struct ldap *ld, struct ldapmsg *msg,
 				       void *context);
 /* OK: the password is right; INVALID_CREDENTIALS: it is wrong (or empty);
    TEMPFAIL: LDAP could not tell. */
@@ -89,6 +100,28 @@ void mg_ldap_search(struct mg_ldap *ldap, pool_t pool,
 			enum mg_ldap_result, struct mg_entry *const *, \
 			unsigned int, const char *, typeof(context))), \
 		(mg_ldap_search_callback_t *)callback, context)
+
+/* A search that may last as long as the connection (RFC 4533's
+   refreshAndPersist): every message of its answer, the final result too,
+   goes to msg_callback as it arrives; end_callback follows once when it
+   ends (with OK when the server ended it, TEMPFAIL when the connection
+   dropped or could not be set up). No request_timeout and no retry. Use
+   a client of its own (connections = 1): the stream holds its
+   connection. */
+void mg_ldap_stream(struct mg_ldap *ldap, pool_t pool,
+		    const struct mg_ldap_search *search,
+		    mg_ldap_stream_callback_t *msg_callback,
+		    mg_ldap_search_callback_t *end_callback, void *context);
+#define mg_ldap_stream(_ldap, pool, search, msg_callback, end_callback, \
+		       context) \
+	mg_ldap_stream(_ldap, pool, search - \
+		CALLBACK_TYPECHECK(msg_callback, void (*)( \
+			struct ldap *, struct ldapmsg *, typeof(context))) - \
+		CALLBACK_TYPECHECK(end_callback, void (*)( \
+			enum mg_ldap_result, struct mg_entry *const *, \
+			unsigned int, const char *, typeof(context))), \
+		(mg_ldap_stream_callback_t *)msg_callback, \
+		(mg_ldap_search_callback_t *)end_callback, context)
 
 /* Binds as dn with password on a connection reserved for users' binds.
    password is not copied: it must live as long as pool. */

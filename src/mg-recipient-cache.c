@@ -45,13 +45,21 @@ static void mg_recipient_cache_remove(struct mg_recipient_cache *cache,
 	pool_unref(&node->pool);
 }
 
+unsigned int mg_recipient_cache_clear(struct mg_recipient_cache *cache)
+{
+	unsigned int count = cache->count;
+
+	while (cache->head != NULL)
+		mg_recipient_cache_remove(cache, cache->head);
+	return count;
+}
+
 void mg_recipient_cache_deinit(struct mg_recipient_cache **_cache)
 {
 	struct mg_recipient_cache *cache = *_cache;
 
 	*_cache = NULL;
-	while (cache->head != NULL)
-		mg_recipient_cache_remove(cache, cache->head);
+	(void)mg_recipient_cache_clear(cache);
 	hash_table_destroy(&cache->nodes);
 	i_free(cache);
 }

@@ -14,6 +14,9 @@ struct mg_lookup_result;
 struct mg_recipient_cache *mg_recipient_cache_init(unsigned int max_entries);
 void mg_recipient_cache_deinit(struct mg_recipient_cache **cache);
 
+/* Forgets every entry (the change feed lost track); returns how many. */
+unsigned int mg_recipient_cache_clear(struct mg_recipient_cache *cache);
+
 /* Fills result_r (the entry copied into pool) and returns TRUE when key
    is cached and has not expired. */
 bool mg_recipient_cache_lookup(struct mg_recipient_cache *cache,

@@ -21,6 +21,7 @@
 #include "mg-fields.h"
 #include "mg-lookup.h"
 #include "mg-refusal.h"
+#include "mg-feed.h"
 #include "mg-audit.h"
 #include "mg-chain.h"
 #include "mailbox-guard.h"
@@ -365,9 +366,12 @@ static struct passdb_module *mg_passdb_preinit(pool_t pool, const char *args)
 }
 #endif
 
-static void mg_passdb_init(struct passdb_module *module)
+static void mg_passdb_init(struct passdb_module *_module)
 {
-	mg_chain_check(module);
+	struct mg_passdb_module *module = (struct mg_passdb_module *)_module;
+
+	mg_chain_check(_module);
+	mg_feed_start_delayed(module->db->feed);
 }
 
 static void mg_passdb_deinit(struct passdb_module *_module)

@@ -23,6 +23,7 @@ enum mg_config_type {
 	MG_CONFIG_REFUSAL,
 	MG_CONFIG_DIAGNOSTICS,
 	MG_CONFIG_TLS_REQUIRE,
+	MG_CONFIG_CHANGE_FEED,
 };
 
 struct mg_config_key {
@@ -72,6 +73,7 @@ static const struct mg_config_key config_keys[] = {
 	KEY(audit_only, MG_CONFIG_BOOL),
 	KEY(connections, MG_CONFIG_COUNT),
 	KEY(max_pending, MG_CONFIG_COUNT),
+	KEY(change_feed, MG_CONFIG_CHANGE_FEED),
 	{ "request_timeout", MG_CONFIG_MSECS,
 	  offsetof(struct mg_config, request_timeout_msecs) },
 };
@@ -103,6 +105,7 @@ static const struct {
 	{ "connections", "2" },
 	{ "max_pending", "256" },
 	{ "request_timeout", "5s" },
+	{ "change_feed", "no" },
 };
 
 static const struct mg_config_key *config_key_find(const char *name)
@@ -340,6 +343,19 @@ static bool config_set_typed(struct mg_config *config,
 			     "demand, allow or try, got '%s'", value);
 		return false;
 	}
+	case MG_CONFIG_CHANGE_FEED:
+		if (strcmp(value, "no") == 0)
+			*(enum mg_change_feed *)field = MG_CHANGE_FEED_NO;
+		else if (strcmp(value, "syncrepl") == 0)
+			*(enum mg_change_feed *)field = MG_CHANGE_FEED_SYNCREPL;
+		else if (strcmp(value, "auto") == 0)
+			*(enum mg_change_feed *)field = MG_CHANGE_FEED_AUTO;
+		else {
+			mg_error_set(error_r, "change_feed: expected no, "
+				     "syncrepl or auto, got '%s'", value);
+			return false;
+		}
+		return true;
 	case MG_CONFIG_REFUSAL:
 		if (strcmp(value, "failure") == 0)
 			*(enum mg_refusal *)field = MG_REFUSAL_FAILURE;

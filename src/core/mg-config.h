@@ -29,6 +29,15 @@ enum mg_tls_require_cert {
 	MG_TLS_REQUIRE_TRY = 4,
 };
 
+/* Where changes in the directory come from to keep the auth cache fresh */
+enum mg_change_feed {
+	MG_CHANGE_FEED_NO,
+	/* RFC 4533 refreshAndPersist (OpenLDAP's syncprov) */
+	MG_CHANGE_FEED_SYNCREPL,
+	/* syncrepl when the rootDSE lists its control, else none */
+	MG_CHANGE_FEED_AUTO,
+};
+
 enum mg_refusal {
 	MG_REFUSAL_FAILURE,
 	MG_REFUSAL_TEMPFAIL,
@@ -78,6 +87,7 @@ struct mg_config {
 	bool audit_only;
 
 	unsigned int connections;
+	enum mg_change_feed change_feed;
 	unsigned int max_pending;
 	unsigned int request_timeout_msecs;
 

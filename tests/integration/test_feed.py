@@ -1,0 +1,232 @@
+"""The change feed (issue 13, OpenLDAP part): with change_feed = syncrepl
+and a one-hour auth cache, a change in the directory reaches the next login
+within a second; with change_feed = no the cached answer stays (the
+control: the same scenario must then see the stale answer past 1 s).
+
+slapd runs the syncprov overlay. Every change kind turns a login that got
+in into one that must not: what "the new answer" is comes from the change
+itself (a new password, a mailbox turned into a forward-only entry, a
+disabled flag the filter excludes, a delete, a second mailbox sharing the
+address), never from the plugin's output.
+"""
+
+import subprocess
+import time
+
+import pytest
+
+import mgsetup
+from fixtures import openldap_tree, ssha
+from sandbox import Sandbox
+
+pytestmark = pytest.mark.plugin
+
+CACHE = {"auth_cache_size": "1M", "auth_cache_ttl": "1 hour",
+         "auth_cache_negative_ttl": "1 hour"}
+# the feed says at debug level whether it replays from a cookie
+DEBUG = dict(CACHE, auth_debug="yes")
+# uid or mail; an entry with description=disabled is nobody
+FILTER = "(&(|(uid=%u)(mail=%u))(!(description=disabled)))"
+PEOPLE = openldap_tree.PEOPLE
+ALICE = openldap_tree.EXPECTED["ol-alice"]
+BOB = openldap_tree.EXPECTED["ol-bob"]
+PLAIN = openldap_tree.EXPECTED["ol-plain"]
+FRESH_WITHIN = 1.0
+FEEDS = ["syncrepl", "no"]
+
+
+@pytest.fixture
+def setup():
+    """setup(change_feed) -> (slapd, dovecot), the feed running when it
+    is on."""
+    if not mgsetup.plugin_available() or mgsetup.standin():
+        pytest.skip(mgsetup.skip_reason())
+    sandboxes = []
+
+    def build(change_feed):
+        sb = Sandbox(prefix="mgf")
+        sandboxes.append(sb)
+        ldap = sb.slapd(suffix=openldap_tree.SUFFIX, ldif=openldap_tree.ldif(),
+                        modules=("back_mdb", "syncprov"),
+                        db_conf="index entryCSN,entryUUID eq\n"
+                                "overlay syncprov\n")
+        _, dc = mgsetup.guard_setup(
+            sb, openldap_tree, ldap=ldap, dovecot_settings=DEBUG,
+            settings_over={"recipient_profile": "openldap",
+                           "pass_filter": FILTER, "user_filter": FILTER,
+                           "change_feed": change_feed})
+        if change_feed != "no":
+            assert dc.wait_log("change feed: running"), \
+                dc.log_text()[-2000:]
+        return ldap, dc
+    try:
+        yield build
+    finally:
+        for sb in sandboxes:
+            sb.close()
+
+
+def gets_in(dc, login, password):
+    """(IMAP LOGIN ok, doveadm auth test service=smtp ok)"""
+    imap = dc.imap_login(login, password)
+    rc, _ = dc.doveadm_auth_test(login, password, "smtp")
+    return imap.ok, rc == 0
+
+
+def modify(ldap, ldif):
+    r = ldap.ldapmodify(ldif)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def add(ldap, ldif):
+    r = subprocess.run(["ldapadd", "-x", "-H", ldap.uri, "-D", ldap.rootdn,
+                        "-w", ldap.rootpw], input=ldif, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def logins_after(dc, login, password, written, fresh=(False, False)):
+    """Logs in until both paths give the fresh answer, or until a login
+    that started more than FRESH_WITHIN after the write is answered.
+    Returns the last answer and when its login started (seconds after the
+    write)."""
+    while True:
+        started = time.monotonic() - written
+        got = gets_in(dc, login, password)
+        if got == fresh or started > FRESH_WITHIN:
+            return got, started
+
+
+def check_change(setup, feed, login, password, change, before=(True, True),
+                 after=(False, False)):
+    ldap, dc = setup(feed)
+    # cached: a one-hour answer that only the feed can end
+    assert gets_in(dc, login, password) == before
+    assert gets_in(dc, login, password) == before
+    change(ldap)
+    got, started = logins_after(dc, login, password, time.monotonic(), after)
+    if feed == "no":
+        # the control: the cache still answers with what it had
+        assert got == before, f"fresh at {started:.2f} s without a feed"
+        return
+    assert got == after, f"stale at {started:.2f} s: {got}"
+    assert started <= FRESH_WITHIN
+    # and it stays so
+    assert gets_in(dc, login, password) == after
+
+
+@pytest.mark.parametrize("feed", FEEDS + ["auto"])
+def test_password_change(setup, feed):
+    def change(ldap):
+        modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\n"
+                     f"replace: userPassword\nuserPassword: {ssha('New-1')}\n")
+    check_change(setup, feed, ALICE.login, ALICE.password, change)
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+def test_mailbox_becomes_custom_recipient(setup, feed):
+    # mailRoutingAddress without mailHost: forward only (the openldap
+    # profile's custom recipient)
+    def change(ldap):
+        modify(ldap, f"dn: {BOB.dn}\nchangetype: modify\n"
+                     f"delete: mailHost\n")
+    check_change(setup, feed, BOB.login, BOB.password, change)
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+def test_custom_recipient_becomes_mailbox(setup, feed):
+    # the plugin's own memory of custom recipients must forget it too
+    routed = openldap_tree.EXPECTED["ol-routed"]
+
+    def change(ldap):
+        modify(ldap, f"dn: {routed.dn}\nchangetype: modify\n"
+                     "add: mailHost\nmailHost: mail.example.test\n")
+    check_change(setup, feed, routed.login, routed.password, change,
+                 before=(False, False), after=(True, True))
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+def test_renamed(setup, feed):
+    # the login name was the RDN: after the rename nobody has it
+    def change(ldap):
+        modify(ldap, f"dn: {PLAIN.dn}\nchangetype: modrdn\n"
+                     "newrdn: uid=ol-plain-renamed\ndeleteoldrdn: 1\n")
+    check_change(setup, feed, PLAIN.login, PLAIN.password, change)
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+def test_disabled(setup, feed):
+    def change(ldap):
+        modify(ldap, f"dn: {PLAIN.dn}\nchangetype: modify\n"
+                     f"add: description\ndescription: disabled\n")
+    check_change(setup, feed, PLAIN.login, PLAIN.password, change)
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+def test_deleted(setup, feed):
+    def change(ldap):
+        modify(ldap, f"dn: {PLAIN.dn}\nchangetype: delete\n")
+    check_change(setup, feed, PLAIN.login, PLAIN.password, change)
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+def test_added_duplicate(setup, feed):
+    # a second mailbox sharing alice's address: a login by address now
+    # matches two mailboxes, which is a temporary failure
+    mail = ALICE.attrs["mail"]
+
+    def change(ldap):
+        add(ldap, f"dn: uid=ol-twin,{PEOPLE}\n"
+                  "objectClass: inetOrgPerson\n"
+                  "objectClass: inetLocalMailRecipient\n"
+                  f"cn: ol-twin\nsn: ol-twin\nuid: ol-twin\nmail: {mail}\n"
+                  "mailHost: mail.example.test\n"
+                  f"userPassword: {ssha(ALICE.password)}\n")
+    check_change(setup, feed, mail, ALICE.password, change)
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+def test_change_while_feed_down(setup, feed):
+    """slapd stops; a change is written offline (slapmodify); slapd comes
+    back. The change is never served stale past the return, and the feed
+    then hears changes again."""
+    ldap, dc = setup(feed)
+    assert gets_in(dc, ALICE.login, ALICE.password) == (True, True)
+    mark = dc.log_mark()
+    ldap.stop()
+    if feed != "no":
+        assert dc.wait_log("change feed: down", since=mark)
+    r = subprocess.run(["slapmodify", "-q", "-f", ldap.conf_path],
+                       input=f"dn: {ALICE.dn}\nchangetype: modify\n"
+                             "replace: userPassword\n"
+                             f"userPassword: {ssha('New-2')}\n",
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    ldap.start()
+    got, started = logins_after(dc, ALICE.login, ALICE.password,
+                                time.monotonic())
+    if feed == "no":
+        assert got == (True, True), "fresh without a feed"
+        return
+    assert got == (False, False), f"stale at {started:.2f} s: {got}"
+    # resumed from the cookie: the next change arrives through the feed
+    text = dc.wait_log("change feed: back", since=mark)
+    assert text and "replaying from the last cookie" in text
+    assert gets_in(dc, BOB.login, BOB.password) == (True, True)
+    modify(ldap, f"dn: {BOB.dn}\nchangetype: modify\ndelete: mailHost\n")
+    got, started = logins_after(dc, BOB.login, BOB.password, time.monotonic())
+    assert got == (False, False), f"stale at {started:.2f} s after return"
+
+
+def test_auto_without_syncprov_is_no_feed():
+    """change_feed = auto against a slapd without syncprov: no feed, said
+    once; logins still work from the cache as with change_feed = no."""
+    if not mgsetup.plugin_available() or mgsetup.standin():
+        pytest.skip(mgsetup.skip_reason())
+    with Sandbox(prefix="mgf") as sb:
+        _, dc = mgsetup.guard_setup(
+            sb, openldap_tree, dovecot_settings=CACHE,
+            settings_over={"recipient_profile": "openldap",
+                           "change_feed": "auto"})
+        assert dc.wait_log("does not offer Content Synchronization")
+        assert gets_in(dc, ALICE.login, ALICE.password) == (True, True)

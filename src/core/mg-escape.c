@@ -5,6 +5,17 @@
 
 static const char hex_digits[] = "0123456789abcdef";
 
+int mg_escape_hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static char *put_hex(char *dst, unsigned char c)
 {
 	*dst++ = '\\';

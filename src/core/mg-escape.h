@@ -23,6 +23,10 @@ size_t mg_escape_filter_value(const char *src, size_t len, char *dst);
    Returns the length written, not counting the terminating NUL. */
 size_t mg_escape_dn_value(const char *src, size_t len, char *dst);
 
+/* The value of one hex digit (either case), or -1: for reading the \XX
+   escapes of filters and DNs. */
+int mg_escape_hex_value(char c);
+
 /* Makes text that came from a client or a directory safe to put into a
    log line, in place: control characters (C0, DEL, C1, U+2028, U+2029),
    which could end the line and start a forged one, and bytes that are not

@@ -505,21 +505,10 @@ static bool parse_extensible(struct mg_parser *p, struct mg_node *node)
 	return parse_one_value(p, node);
 }
 
-static int hex_value(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool parse_escape(struct mg_parser *p, struct mg_buf *buf)
 {
-	int high = hex_value(p->text[p->pos + 1]);
-	int low = high < 0 ? -1 : hex_value(p->text[p->pos + 2]);
+	int high = mg_escape_hex_value(p->text[p->pos + 1]);
+	int low = high < 0 ? -1 : mg_escape_hex_value(p->text[p->pos + 2]);
 	char c;
 
 	if (low < 0) {

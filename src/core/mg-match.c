@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mg-escape.h"
 #include "mg-schema.h"
 #include "mg-match.h"
 
@@ -246,17 +247,6 @@ static bool is_type_char(char c)
 		is_digit(c) || c == '-' || c == '.';
 }
 
-static int hex_value(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* RFC 4514's specials: what a value may only hold escaped. */
 static bool is_dn_special(char c)
 {
@@ -326,8 +316,8 @@ static bool dn_value_byte(struct dn_parser *d, char *c_r)
 	}
 	if (d->p + 1 == d->end)
 		return false;
-	high = hex_value(d->p[1]);
-	low = d->p + 2 < d->end ? hex_value(d->p[2]) : -1;
+	high = mg_escape_hex_value(d->p[1]);
+	low = d->p + 2 < d->end ? mg_escape_hex_value(d->p[2]) : -1;
 	if (high >= 0 && low >= 0) {
 		*c_r = (char)(high * 16 + low);
 		d->p += 3;

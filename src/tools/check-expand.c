@@ -12,8 +12,13 @@ static const struct {
 	char key;
 	const char *name;
 } var_names[] = {
+#ifdef MG_CHECK_DOVECOT_24
+	{ 'u', "user" }, { 's', "protocol" }, { 'r', "remote_ip" },
+#else
 	{ 'u', "user" }, { 'n', "username" }, { 'd', "domain" },
-	{ 's', "service" }, { 'r', "rip" }, { '\0', "master_user" },
+	{ 's', "service" }, { 'r', "rip" },
+#endif
+	{ '\0', "master_user" },
 };
 
 static char *var_value(const struct check_expand_vars *vars, char key)
@@ -91,6 +96,11 @@ static char *braced_value(const struct check_expand_context *ctx,
 						   "here", name);
 			return NULL;
 		}
+#ifdef MG_CHECK_DOVECOT_24
+		if (!multi && g_ascii_strcasecmp(name + strlen(LDAP_FUNC),
+						 "dn") == 0)
+			return g_strdup(ctx->entry->dn);
+#endif
 		return ldap_value(ctx->entry, name + strlen(multi ?
 				  LDAP_MULTI_FUNC : LDAP_FUNC), multi);
 	}
@@ -101,6 +111,59 @@ static char *braced_value(const struct check_expand_context *ctx,
 	}
 	return var_value(ctx->vars, key);
 }
+
+#ifdef MG_CHECK_DOVECOT_24
+/* default('TEXT') or default("TEXT"): TEXT in *text_r. */
+static bool filter_default(const char *filter, char **text_r)
+{
+	size_t len = strlen(filter);
+
+	if (!g_str_has_prefix(filter, "default(") || len < 11 ||
+	    filter[len - 1] != ')' || (filter[8] != '\'' && filter[8] != '"') ||
+	    filter[len - 2] != filter[8])
+		return false;
+	*text_r = g_strndup(filter + 9, len - 11);
+	return true;
+}
+
+/* Dovecot 2.4: %{NAME | filter | ...} with the filters lower, upper,
+   username, domain and default('TEXT') (TEXT when the value is empty:
+   the entry lacks the attribute). */
+static char *braced_value_24(const struct check_expand_context *ctx,
+			     const char *expr, char **error_r)
+{
+	char **parts = g_strsplit(expr, "|", -1);
+	char *name = g_strstrip(parts[0]), *value;
+
+	value = braced_value(ctx, name, error_r);
+	for (unsigned int i = 1; value != NULL && parts[i] != NULL; i++) {
+		const char *filter = g_strstrip(parts[i]);
+		const char *at = strchr(value, '@');
+		char *changed;
+
+		if (strcmp(filter, "lower") == 0)
+			changed = g_ascii_strdown(value, -1);
+		else if (strcmp(filter, "upper") == 0)
+			changed = g_ascii_strup(value, -1);
+		else if (strcmp(filter, "username") == 0)
+			changed = at == NULL ? g_strdup(value) :
+				g_strndup(value, at - value);
+		else if (strcmp(filter, "domain") == 0)
+			changed = g_strdup(at == NULL ? "" : at + 1);
+		else if (filter_default(filter, &changed))
+			changed = *value != '\0' ? g_strdup(value) : changed;
+		else {
+			*error_r = g_strdup_printf("%%{%s}: unsupported "
+						   "filter '%s'", expr, filter);
+			changed = NULL;
+		}
+		g_free(value);
+		value = changed;
+	}
+	g_strfreev(parts);
+	return value;
+}
+#endif
 
 static char *apply_modifiers(char *value, const char *modifiers)
 {
@@ -139,8 +202,10 @@ static const char *expand_one(GString *out, const char *p,
 	const char *start = p;
 	char *modifiers, *value = NULL;
 
+#ifndef MG_CHECK_DOVECOT_24
 	while (*p == 'L' || *p == 'U')
 		p++;
+#endif
 	modifiers = g_strndup(start, p - start);
 	if (*p == '{') {
 		const char *end = strchr(p, '}');
@@ -153,15 +218,21 @@ static const char *expand_one(GString *out, const char *p,
 			return NULL;
 		}
 		name = g_strndup(p + 1, end - p - 1);
+#ifdef MG_CHECK_DOVECOT_24
+		value = braced_value_24(ctx, name, error_r);
+#else
 		value = braced_value(ctx, name, error_r);
+#endif
 		g_free(name);
 		p = end + 1;
+#ifndef MG_CHECK_DOVECOT_24
 	} else if (*p == '$' && ctx->dollar != NULL) {
 		value = g_strdup(ctx->dollar);
 		p++;
 	} else if (var_key_valid(*p)) {
 		value = var_value(ctx->vars, *p);
 		p++;
+#endif
 	} else {
 		*error_r = g_strdup_printf("unknown or unsupported variable "
 					   "or modifier %%%.*s",

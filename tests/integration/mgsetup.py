@@ -9,6 +9,7 @@ check `standin()` and skip.
 """
 
 import os
+import subprocess
 
 import pytest
 
@@ -17,6 +18,7 @@ from sandbox import (AuthDB, REFUSAL_REASON, plugin_module_exists,
                      plugin_module_path, is_24, vars24, attrs_to_fields,
                      IMAP_REFUSED, POP3_REFUSED, IMAP_AUTHFAIL,
                      POP3_AUTHFAIL)
+from sandbox.dovecot import REPO_ROOT
 
 # what IMAP LOGIN, IMAP AUTHENTICATE PLAIN and POP3 answer, by Entry.expect
 WANT = {
@@ -151,6 +153,40 @@ def auth_dbs_for(dovecot, settings, name="guard"):
     p2 = dovecot.write_settings(f"{name}-ldap-allow.conf", allow)
     return [AuthDB("passdb", "ldap", p1), AuthDB("passdb", "ldap", p2),
             AuthDB("userdb", "ldap", p2)]
+
+
+def check_tool_path():
+    return os.environ.get("MG_CHECK_TOOL") or os.path.join(
+        REPO_ROOT, "src", "tools", "mailbox-guard-check")
+
+
+def check_tool(sb, settings, name="guard"):
+    """A function running mailbox-guard-check with its args (returning the
+    CompletedProcess) on the plugin settings dict `settings` (the settings
+    file's keys). 2.3: a settings file; 2.4: a dovecot.conf (of a Dovecot
+    not started) with the blocks meaning the same, the tool run where
+    doveconf finds the plugin's settings module."""
+    if is_24():
+        if not plugin_module_exists():
+            pytest.skip("Dovecot 2.4: the tool needs the plugin's settings "
+                        "module, which is not built")
+        dc = sb.dovecot(start=False, name=f"check-{name}")
+        dc.auth_dbs = auth_dbs_24(settings)
+        dc.prepare()
+
+        def argv(args):
+            return dc.in_namespace([check_tool_path(), "--dovecot-conf",
+                                    dc.conf_path, *args])
+    else:
+        path = sb.path(f"{name}.conf")
+        with open(path, "w") as f:
+            f.write("".join(f"{k} = {v}\n" for k, v in settings.items()))
+        os.chmod(path, 0o600)
+
+        def argv(args):
+            return [check_tool_path(), "-c", path, *args]
+    return lambda *args: subprocess.run(argv(args), capture_output=True,
+                                        text=True, timeout=60)
 
 
 def guard_setup(sb, tree, settings_over=None, dovecot_settings=None,

@@ -115,7 +115,8 @@ static char *unquote(const char *value)
 }
 
 /* The key as the plugin knows it: inside passdb { } a key without its
-   passdb_mailbox_guard_ prefix. */
+   passdb_mailbox_guard_ prefix (Dovecot's own keys there, such as driver,
+   get one too, and are never looked up). */
 static char *block_key(const char *kind, const char *key)
 {
 	if (g_str_has_prefix(key, SHARED_PREFIX) ||
@@ -160,6 +161,7 @@ static void block_end(struct doveconf_block *block, bool *seen,
 	}
 	g_hash_table_unref(block->values);
 	g_free(block->name);
+	g_free(block->filter);
 	memset(block, 0, sizeof(*block));
 }
 

@@ -242,6 +242,21 @@ static void conv_vars_fail(struct conv_vars_result *vr, const char *fmt, ...)
 	vr->failed = true;
 }
 
+/* A key of the file as a value dovecot.conf reads as it is: an unknown
+   key can be anything (but an '=' or a space). */
+static void conv_put_key_name(struct conv *conv, struct conv_buf *buf,
+			      const char *key)
+{
+	for (; *key != '\0'; key++) {
+		char c = *key;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '-'))
+			c = '_';
+		buf_append(conv, buf, &c, 1);
+	}
+}
+
 static void conv_problem(struct conv *conv, const char *key,
 			 const char *why)
 {
@@ -256,7 +271,7 @@ static void conv_problem(struct conv *conv, const char *key,
 	buf_puts(conv, &conv->untranslated, msg.data == NULL ? "" : msg.data);
 	buf_puts(conv, &conv->untranslated,
 		 "\nmailbox_guard_not_translated = ");
-	buf_puts_printable(conv, &conv->untranslated, key, strlen(key));
+	conv_put_key_name(conv, &conv->untranslated, key);
 	buf_puts(conv, &conv->untranslated, "\n");
 	if (conv->out_of_memory) {
 		free(msg.data);

@@ -486,8 +486,9 @@ static const char *conv_var(struct conv *conv, struct conv_buf *out,
 		key_len = 1;
 	}
 	if (!braced && mods_len == 0 && key[0] == '%') {
-		/* 2.4 takes "%%" as it is: a literal per cent sign */
-		buf_puts(conv, out, "%{literal('%')}");
+		/* a per cent sign: 2.4 takes "%%" as two, and the plugin
+		   refuses a '%' that starts no %{variable} */
+		buf_puts(conv, out, "%{literal('\\x25')}");
 		return p;
 	}
 	conv_var_key(conv, &expr, key, key_len, braced, entry, attr, vr);

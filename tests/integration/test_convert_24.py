@@ -26,7 +26,7 @@ import subprocess
 import pytest
 
 import mgsetup
-from fixtures import ad_tree, ex55_tree, openldap_tree
+from fixtures import REFUSED, ad_tree, ex55_tree, openldap_tree
 from sandbox import Sandbox, is_24, parse_doveadm_user
 from sandbox.dovecot import REPO_ROOT
 
@@ -42,6 +42,11 @@ EXIT_PARTIAL = 4
 TEMPLATE_ATTRS = ("mail=has_mail=y,mail=mail_copy=<%$>,"
                   "mgNoSuchAttr=never=y,=mg_quota=%{ldap:mgNoSuchAttr:1G},"
                   "=mg_login=%n")
+
+
+# a custom_recipient_reason with a per cent sign, a request variable and an
+# attribute with a 2.3 default
+REASON = "Gone 100%%: %u (%{ldap:mail:none})"
 
 
 def tool_path():
@@ -233,3 +238,38 @@ def test_round_trip(setups, tree_name, variant, login):
     assert "never" not in fields, f"{where}:\n{out}"
     assert fields.get("mg_quota") == "1G", f"{where}:\n{out}"
     assert fields.get("mg_login") == e.login, f"{where}:\n{out}"
+
+
+def test_reason_round_trip():
+    """The refusal reason's %%, %u and %{ldap:attr:default}: every custom
+    recipient of the OpenLDAP tree gets the text the table predicts, on 2.4
+    through the converted settings, on 2.3 through the file itself."""
+    if not mgsetup.plugin_available() or mgsetup.standin():
+        pytest.skip(mgsetup.skip_reason())
+    tree = openldap_tree
+    refused = [e for e in tree.EXPECTED.values()
+               if e.expect == REFUSED]
+    assert refused
+    with Sandbox(prefix="mgconvreason") as sb:
+        ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
+        dc = sb.dovecot(start=False)
+        settings = tree.plugin_settings(ldap.uri,
+                                        custom_recipient_reason=REASON)
+        if is_24():
+            path = dc.write_settings("guard-reason.conf", settings)
+            rc, out, err = convert(path)
+            assert rc == 0 and err == "", f"exit {rc}: {err}\n{out}"
+            dc.auth_dbs = []
+            dc.extra_conf = out
+        else:
+            dc.auth_dbs = mgsetup.auth_dbs_for(dc, settings)
+        dc.start()
+        got = dc.parallel([(dc.imap_login, e.login, e.try_password)
+                           for e in refused] +
+                          [(dc.pop3_login, e.login, e.try_password)
+                           for e in refused])
+    for i, e in enumerate(refused):
+        mail = first_value(e, "mail")
+        text = f"Gone 100%: {e.login} ({mail if mail else 'none'})"
+        assert got[i].text == f"NO [CONTACTADMIN] {text}", e.kind
+        assert got[len(refused) + i].text == f"-ERR [AUTH] {text}", e.kind

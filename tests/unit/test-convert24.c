@@ -88,7 +88,7 @@ static void test_variables(void)
 		{ "(a=%{passdb:x})(b=%{userdb:y:z})",
 		  "(a=%{passdb:x})(b=%{userdb:y | default('z')})" },
 		{ "(h=%{env:HOST})", "(h=%{env:HOST})" },
-		{ "(d=100%%)", "(d=100%{literal('%')})" },
+		{ "(d=100%%)", "(d=100%{literal('\\x25')})" },
 		/* Dovecot 2.4.1 drops a literal part that is just "y" */
 		{ "(x=y)", "(x=y)" },
 		{ "y", "%{literal('y')}" },

@@ -10,7 +10,9 @@ to): IMAP LOGIN, AUTHENTICATE PLAIN and POP3, and `doveadm user`. Three
 settings of each tree: the plain custom_recipient_match, the tree's
 recipient_profile, and one with user_attrs templates whose 2.3 meaning
 (a field only when the entry has the attribute, %$, a default) the entry
-table predicts.
+table predicts, and user iteration (`doveadm user '*'`). Besides: a
+refusal reason with %%, %u and an attribute default, and a setting
+without a 2.4 form (exit status 4; 2.4 refuses to start with the text).
 
 On Dovecot 2.3 the same table is checked against the 2.3 Dovecot running
 the unconverted settings files (so the table is what 2.3 answers, for the
@@ -67,6 +69,9 @@ def settings23(tree, uri, variant):
     settings = tree.plugin_settings(uri)
     if variant == "templates":
         settings["user_attrs"] += "," + TEMPLATE_ATTRS
+        # user iteration over what the lookups find, named as they are
+        settings["iterate_filter"] = tree.USER_FILTER.replace("%u", "*")
+        settings["iterate_attrs"] = tree.USER_ATTRS.split(",")[0]
     return settings
 
 
@@ -273,3 +278,15 @@ def test_reason_round_trip():
         text = f"Gone 100%: {e.login} ({mail if mail else 'none'})"
         assert got[i].text == f"NO [CONTACTADMIN] {text}", e.kind
         assert got[len(refused) + i].text == f"-ERR [AUTH] {text}", e.kind
+
+
+@pytest.mark.parametrize("tree_name", sorted(TREES))
+def test_iteration_round_trip(setups, tree_name):
+    """`doveadm user '*'` with the templates variant's iterate settings
+    lists the tree's mailboxes, as the table names them."""
+    tree = TREES[tree_name]
+    dc = setups(tree_name, "templates")
+    rc, out = dc.doveadm("user", "*")
+    assert rc == 0, out
+    want = sorted(e.login for e in tree.EXPECTED.values() if e.userdb)
+    assert sorted(out.split()) == want

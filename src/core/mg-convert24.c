@@ -570,20 +570,14 @@ static void conv_simple(struct conv *conv, const struct conv_key *key,
 	struct conv_vars_result vr = { .failed = false };
 	struct conv_buf out = { NULL, 0, 0 };
 
-	if (key->kind != CONV_LITERAL && has_control(value)) {
+	if (has_control(value)) {
+		/* dovecot.conf can't hold them as they are */
 		conv_problem(conv, key->key, "the value holds control "
 			     "characters");
 		return;
 	}
 	switch (key->kind) {
 	case CONV_LITERAL:
-		if (has_control(value)) {
-			/* dovecot.conf can't hold these unchanged */
-			conv_problem(conv, key->key, "the value holds control "
-				     "characters, which dovecot.conf can't "
-				     "hold as they are");
-			return;
-		}
 		conv_put_setting(conv, buf, conv_indent(key->where),
 				 key->name24, value);
 		return;
@@ -615,9 +609,10 @@ static void conv_simple(struct conv *conv, const struct conv_key *key,
 		conv_vars(conv, &out, value, key->kind == CONV_ENTRY, NULL, &vr);
 		if (vr.failed)
 			conv_problem(conv, key->key, vr.error.message);
-		else if (out.data != NULL)
+		else
 			conv_put_setting(conv, buf, conv_indent(key->where),
-					 key->name24, out.data);
+					 key->name24,
+					 out.data == NULL ? "" : out.data);
 		free(out.data);
 		return;
 	case CONV_NONE:

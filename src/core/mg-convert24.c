@@ -344,6 +344,11 @@ static void conv_put_setting(struct conv *conv, struct conv_buf *buf,
 	buf_puts(conv, buf, "\n");
 }
 
+/* 2.3 has no attribute "dn" (no server returns one), 2.4's %{ldap:dn} is
+   the entry's DN: which was meant can't be told. */
+#define CONV_DN_WHY "2.3 finds no attribute dn, 2.4's %{ldap:dn} is the " \
+	"entry's DN"
+
 static const char *conv_var_expr(const char *key23, size_t len, bool braced)
 {
 	for (size_t i = 0; i < N_ELEMENTS(conv_var_table); i++) {
@@ -401,6 +406,10 @@ static bool conv_provider(struct conv *conv, struct conv_buf *expr,
 	if (name_len == 0 || memchr(name, ' ', name_len) != NULL ||
 	    memchr(name, '|', name_len) != NULL) {
 		conv_vars_fail(vr, "%%{%.*s}: not a name", (int)len, key);
+		return true;
+	}
+	if (i < 2 && name_len == 2 && strncasecmp(name, "dn", 2) == 0) {
+		conv_vars_fail(vr, "%%{%.*s}: %s", (int)len, key, CONV_DN_WHY);
 		return true;
 	}
 	buf_append(conv, expr, key, plen + name_len);
@@ -713,6 +722,11 @@ static void conv_attr_item(struct conv *conv, struct conv_buf *fields,
 	if (!conv_field_once(conv, names, field, field_len)) {
 		conv_vars_fail(vr, "the field '%.*s' is set twice",
 			       (int)field_len, field);
+		return;
+	}
+	if (attr_len == 2 && strncasecmp(item, "dn", 2) == 0) {
+		conv_vars_fail(vr, "'dn=%.*s': %s", (int)field_len, field,
+			       CONV_DN_WHY);
 		return;
 	}
 	if (attr_len > 0) {

@@ -139,6 +139,10 @@ static void test_untranslatable(void)
 		  "field name" },
 		{ "user_attrs", "=quota=%{ldap:q:it's}",
 		  "user_attrs: %{ldap:q:it's}: a default holding a quote" },
+		{ "user_attrs", "dn=home", "user_attrs: 'dn=home': 2.3 finds no "
+		  "attribute dn" },
+		{ "custom_recipient_reason", "see %{ldap:DN}",
+		  "custom_recipient_reason: %{ldap:DN}: 2.3 finds no" },
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {

@@ -290,3 +290,16 @@ def test_iteration_round_trip(setups, tree_name):
     assert rc == 0, out
     want = sorted(e.login for e in tree.EXPECTED.values() if e.userdb)
     assert sorted(out.split()) == want
+
+
+def test_doc_example():
+    """doc/upgrading-to-2.4.md's worked example is what the tool prints."""
+    doc = open(os.path.join(REPO_ROOT, "doc", "upgrading-to-2.4.md")).read()
+    blocks = re.findall(r"^```\n(.*?)^```$", doc, re.S | re.M)
+    settings23, printed = blocks[0], blocks[1]
+    with Sandbox(prefix="mgconvdoc") as sb:
+        dc = sb.dovecot(start=False)
+        path = dc.write_settings_text("mailbox-guard.conf", settings23)
+        rc, out, err = convert(path)
+    assert rc == 0 and err == "", err
+    assert out == printed.replace("/etc/dovecot/mailbox-guard.conf", path)

@@ -12,19 +12,6 @@
 
 #define FUZZ_CONVERT24_MAX_PAIRS 64
 
-static char *trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
-			   end[-1] == '\r'))
-		*--end = '\0';
-	return s;
-}
-
 static void check_line(const char *line, int *depth)
 {
 	const char *eq;
@@ -109,14 +96,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		next = strchr(line, '\n');
 		if (next != NULL)
 			*next++ = '\0';
-		key = trim(line);
+		key = fuzz_trim(line);
 		if (*key == '\0' || *key == '#')
 			continue;
 		eq = strchr(key, '=');
 		if (eq != NULL) {
 			*eq = '\0';
-			pairs[count].value = trim(eq + 1);
-			pairs[count].key = trim(key);
+			pairs[count].value = fuzz_trim(eq + 1);
+			pairs[count].key = fuzz_trim(key);
 		} else {
 			pairs[count].key = key;
 			pairs[count].value = "";

@@ -3,8 +3,8 @@
 
 /* Where the tool gets the plugin's settings from, as the plugin does on
    the Dovecot it was built for: on 2.3 a settings file
-   (check-settings-file.c), on 2.4 dovecot.conf through doveconf
-   (check-settings-doveconf.c). */
+   (check-settings-23.c), on 2.4 dovecot.conf through doveconf
+   (check-settings-24.c). */
 
 #include <stdbool.h>
 

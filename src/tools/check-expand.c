@@ -113,29 +113,59 @@ static char *braced_value(const struct check_expand_context *ctx,
 }
 
 #ifdef MG_CHECK_DOVECOT_24
-/* default('TEXT') or default("TEXT"): TEXT in *text_r. */
+/* NAME('TEXT') or NAME("TEXT"): TEXT in *text_r, with \xHH and \ before
+   any other character undone. */
+static bool quoted_arg(const char *expr, const char *name, char **text_r)
+{
+	size_t len = strlen(expr), nlen = strlen(name);
+	GString *text;
+	char quote;
+
+	if (len < nlen + 4 || strncmp(expr, name, nlen) != 0 ||
+	    expr[nlen] != '(' || expr[len - 1] != ')')
+		return false;
+	quote = expr[nlen + 1];
+	if ((quote != '\'' && quote != '"') || expr[len - 2] != quote)
+		return false;
+	text = g_string_new(NULL);
+	for (const char *p = expr + nlen + 2; p < expr + len - 2; p++) {
+		if (*p == '\\' && p[1] == 'x' && g_ascii_isxdigit(p[2]) &&
+		    g_ascii_isxdigit(p[3])) {
+			g_string_append_c(text, g_ascii_xdigit_value(p[2]) * 16 +
+					  g_ascii_xdigit_value(p[3]));
+			p += 3;
+		} else {
+			if (*p == '\\' && p + 1 < expr + len - 2)
+				p++;
+			g_string_append_c(text, *p);
+		}
+	}
+	*text_r = g_string_free(text, FALSE);
+	return true;
+}
+
+/* default, default('TEXT') or default("TEXT"): TEXT ("" for none) in
+   *text_r. */
 static bool filter_default(const char *filter, char **text_r)
 {
-	size_t len = strlen(filter);
-
-	if (!g_str_has_prefix(filter, "default(") || len < 11 ||
-	    filter[len - 1] != ')' || (filter[8] != '\'' && filter[8] != '"') ||
-	    filter[len - 2] != filter[8])
-		return false;
-	*text_r = g_strndup(filter + 9, len - 11);
-	return true;
+	if (strcmp(filter, "default") == 0) {
+		*text_r = g_strdup("");
+		return true;
+	}
+	return quoted_arg(filter, "default", text_r);
 }
 
 /* Dovecot 2.4: %{NAME | filter | ...} with the filters lower, upper,
    username, domain and default('TEXT') (TEXT when the value is empty:
-   the entry lacks the attribute). */
+   the entry lacks the attribute); NAME may be literal('TEXT'). */
 static char *braced_value_24(const struct check_expand_context *ctx,
 			     const char *expr, char **error_r)
 {
 	char **parts = g_strsplit(expr, "|", -1);
 	char *name = g_strstrip(parts[0]), *value;
 
-	value = braced_value(ctx, name, error_r);
+	if (!quoted_arg(name, "literal", &value))
+		value = braced_value(ctx, name, error_r);
 	for (unsigned int i = 1; value != NULL && parts[i] != NULL; i++) {
 		const char *filter = g_strstrip(parts[i]);
 		const char *at = strchr(value, '@');

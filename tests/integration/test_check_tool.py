@@ -46,6 +46,13 @@ VARIANTS = {
             + ("%{ldap:mailRoutingAddress | default('another server')}."
                if is_24() else "%{ldap:mailRoutingAddress:another server}."),
         "diagnostics_logging": "minimum"}, None),
+    # the forms --to-2.4 writes (doc/upgrading-to-2.4.md) and 2.3's
+    "openldap-converted": ("openldap", {
+        "custom_recipient_reason":
+            "100%{literal('\\x25')} %{ldap:mailRoutingAddress | default} "
+            "for %{user | upper}." if is_24() else
+            "100%% %{ldap:mailRoutingAddress} for %Uu.",
+        "diagnostics_logging": "minimum"}, None),
     # a contact shares alice's address: the login uses alice, and
     # pass_attrs renames the user to her mailNickname
     "ad-by-mail": ("ad", {"pass_filter": "(&(objectClass=person)(mail=%u))",

@@ -144,6 +144,21 @@ static bool quoted_arg(const char *expr, const char *name, char **text_r)
 	return true;
 }
 
+char *check_expand_name_filter(const char *filter, const char *value)
+{
+	const char *at = strchr(value, '@');
+
+	if (strcmp(filter, "lower") == 0)
+		return g_ascii_strdown(value, -1);
+	if (strcmp(filter, "upper") == 0)
+		return g_ascii_strup(value, -1);
+	if (strcmp(filter, "username") == 0)
+		return at == NULL ? g_strdup(value) : g_strndup(value, at - value);
+	if (strcmp(filter, "domain") == 0)
+		return g_strdup(at == NULL ? "" : at + 1);
+	return NULL;
+}
+
 /* default, default('TEXT') or default("TEXT"): TEXT ("" for none) in
    *text_r. */
 static bool filter_default(const char *filter, char **text_r)
@@ -168,18 +183,10 @@ static char *braced_value_24(const struct check_expand_context *ctx,
 		value = braced_value(ctx, name, error_r);
 	for (unsigned int i = 1; value != NULL && parts[i] != NULL; i++) {
 		const char *filter = g_strstrip(parts[i]);
-		const char *at = strchr(value, '@');
-		char *changed;
+		char *changed = check_expand_name_filter(filter, value);
 
-		if (strcmp(filter, "lower") == 0)
-			changed = g_ascii_strdown(value, -1);
-		else if (strcmp(filter, "upper") == 0)
-			changed = g_ascii_strup(value, -1);
-		else if (strcmp(filter, "username") == 0)
-			changed = at == NULL ? g_strdup(value) :
-				g_strndup(value, at - value);
-		else if (strcmp(filter, "domain") == 0)
-			changed = g_strdup(at == NULL ? "" : at + 1);
+		if (changed != NULL)
+			;
 		else if (filter_default(filter, &changed))
 			changed = *value != '\0' ? g_strdup(value) : changed;
 		else {

@@ -46,6 +46,10 @@ struct check_expand_context {
 bool check_expand(GString *out, const char *template,
 		  const struct check_expand_context *ctx, char **error_r);
 
+/* 2.4's name filters (lower, upper, username, domain) applied to value:
+   a new string, or NULL for any other filter. */
+char *check_expand_name_filter(const char *filter, const char *value);
+
 /* Adds to attrs (char *, g_free'd by the array) every attribute template
    names as %{ldap:attr} or %{ldap_multi:attr}, once each, compared
    case-insensitively. */

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <glib.h>
 #include "check-username.h"
+#include "check-expand.h"
 
 struct username_settings {
 	char *default_realm, *translation, *chars, *format;
@@ -125,19 +126,9 @@ static char *username_format(const char *format, const char *user)
 		value = g_strdup(user);
 	/* the last part is what follows the '}': nothing */
 	for (unsigned int i = 1; value != NULL && parts[i + 1] != NULL; i++) {
-		const char *filter = g_strstrip(parts[i]);
-		const char *at = strchr(value, '@');
-		char *changed = NULL;
+		char *changed = check_expand_name_filter(g_strstrip(parts[i]),
+							 value);
 
-		if (strcmp(filter, "lower") == 0)
-			changed = g_ascii_strdown(value, -1);
-		else if (strcmp(filter, "upper") == 0)
-			changed = g_ascii_strup(value, -1);
-		else if (strcmp(filter, "username") == 0)
-			changed = at == NULL ? g_strdup(value) :
-				g_strndup(value, at - value);
-		else if (strcmp(filter, "domain") == 0)
-			changed = g_strdup(at == NULL ? "" : at + 1);
 		g_free(value);
 		value = changed;
 	}

@@ -38,6 +38,8 @@ pytestmark = [
 ]
 
 ADMIN_DN = f"CN=Administrator,CN=Users,{BASE}"
+# a service account without the right on Deleted Objects
+SVC2_DN = f"CN=dovecot-svc2,CN=Users,{BASE}"
 CACHE = {"auth_cache_size": "1M", "auth_cache_ttl": "1 hour",
          "auth_cache_negative_ttl": "1 hour", "auth_debug": "yes"}
 FRESH_WITHIN = 1.0
@@ -56,8 +58,13 @@ ENTRIES = "\n".join([
     _entry(SVC_DN, "objectClass: user", "sAMAccountName: dovecot-svc",
            "userAccountControl: 66048",
            f"unicodePwd:: {unicode_pwd(SVC_PASSWORD)}"),
+    _entry(SVC2_DN, "objectClass: user", "sAMAccountName: dovecot-svc2",
+           "userAccountControl: 66048",
+           f"unicodePwd:: {unicode_pwd(SVC_PASSWORD)}"),
+    _user("gone"),
     *[_user(user(kind, feed)) for kind in KINDS for feed in TAG],
 ])
+NO_DELETES = "no deleted object is visible"
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +79,8 @@ def dc():
         # what doc/active-directory.md asks of the admin: the service
         # account may list and read Deleted Objects
         dc.allow_reading_deleted_objects(SVC_DN)
+        # one deleted object, so that the right shows
+        dc.ldb_delete(dn("gone"))
         dc.start()
         yield dc
     finally:
@@ -80,16 +89,17 @@ def dc():
             shutil.rmtree(root, ignore_errors=True)
 
 
-def start_dovecot(sb, dc, feed):
+def start_dovecot(sb, dc, feed, **over):
     d = sb.dovecot(start=False, settings=CACHE)
     d.bind_mounts = [(dc.hosts, "/etc/hosts")]
     path = d.write_settings("guard.conf", settings_for(
-        dc, SAM_SETTINGS, change_feed=feed))
+        dc, SAM_SETTINGS, change_feed=feed, **over))
     d.auth_dbs = [AuthDB("passdb", "mailbox_guard", path),
                   AuthDB("userdb", "mailbox_guard", path)]
     d.start()
     if feed != "no":
         assert d.wait_log("change feed: running"), d.log_text()[-3000:]
+        assert (NO_DELETES in d.log_text()) == (over.get("dn") == SVC2_DN)
     return d
 
 
@@ -200,6 +210,11 @@ def test_auto_chooses_ad_notify(dc):
         set_password(name, "Changed-Passw0rd!")
         got, started = logins_after(d, name, time.monotonic())
         assert refused_everywhere(got), f"stale at {started:.2f} s: {got}"
+
+
+def test_without_the_right_on_deleted_objects_it_warns(dc):
+    with Sandbox(prefix="mgfadw") as sb:
+        start_dovecot(sb, dc, "ad-notify", dn=SVC2_DN)
 
 
 def test_samba_offers_the_controls(dc):

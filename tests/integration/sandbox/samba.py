@@ -177,6 +177,10 @@ class SambaDC:
         self._run(["ldbmodify", "-H", self.sam,
                    *[f"--controls={c}" for c in controls], path])
 
+    def ldb_delete(self, dn):
+        """ldbdel on sam.ldb (offline): a deleted object, as AD keeps it."""
+        self._run(["ldbdel", "-H", self.sam, dn])
+
     def _ldb_attr(self, dn, attr, controls=()):
         out = self._run(["ldbsearch", "-H", self.sam, "-b", dn, "-s",
                          "base", *[f"--controls={c}" for c in controls],

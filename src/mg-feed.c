@@ -414,8 +414,8 @@ static void mg_feed_probe_end(enum mg_ldap_result result,
 		return;
 	}
 	if (!feed->sync_offered) {
-		e_info(feed->event, "change_feed = auto: the server offers "
-		       "neither Content Synchronization (RFC 4533, slapd's "
+		e_info(feed->event, "change_feed = auto: the server does not "
+		       "offer Content Synchronization (RFC 4533, slapd's "
 		       "syncprov) nor AD's change notification: no feed, "
 		       "answers expire by auth_cache_ttl");
 		feed->state = MG_FEED_OFF;

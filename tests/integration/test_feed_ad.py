@@ -13,6 +13,7 @@ deleted one), never from the plugin's output.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -44,7 +45,7 @@ CACHE = {"auth_cache_size": "1M", "auth_cache_ttl": "1 hour",
          "auth_cache_negative_ttl": "1 hour", "auth_debug": "yes"}
 FRESH_WITHIN = 1.0
 FEEDS = ["ad-notify", "no"]
-KINDS = ["pw", "mu", "dis", "del", "down", "again"]
+KINDS = ["pw", "mu", "dis", "del", "cut", "down", "again"]
 TAG = {"ad-notify": "a", "no": "n", "auto": "x"}
 
 
@@ -228,6 +229,33 @@ def test_samba_offers_the_controls(dc):
     assert "1.2.840.113556.1.4.528" in r.stdout
     assert "1.2.840.113556.1.4.841" in r.stdout
     assert "1.3.6.1.4.1.4203.1.9.1.1" not in r.stdout
+
+
+def test_connection_cut_flushes_logs_once_and_resumes(dc, guards):
+    """The feed's connection is cut under it (ss -K: every client
+    connection to the DC, the lookups' too, which open again)."""
+    fed = guards["ad-notify"]
+    name = user("cut", "ad-notify")
+    for _ in range(2):
+        assert all(ok for ok, _ in answers(fed, name))
+    mark = fed.log_mark()
+    r = subprocess.run(["ss", "-K", "dst", samba.IP, "dport", "=", ":389"],
+                       capture_output=True, text=True)
+    if "ESTAB" not in r.stdout:
+        pytest.skip(f"ss -K cut nothing (kernel without sock_destroy?): "
+                    f"{r.stdout}{r.stderr}")
+    assert fed.wait_log("change feed: back", since=mark, timeout=30), \
+        fed.log_since(mark)[-3000:]
+    log = fed.log_since(mark)
+    assert log.count("change feed: down, auth cache flushed") == 1, \
+        log[-3000:]
+    # what it protected went at once (cut's answers at least)
+    assert re.search(r"change feed: down: [1-9][0-9]* cache entries "
+                     r"flushed", log), log[-3000:]
+    # the feed hears changes again
+    disable(name)
+    got, started = logins_after(fed, name, time.monotonic())
+    assert refused_everywhere(got), f"stale at {started:.2f} s: {got}"
 
 
 def test_dc_restart_flushes_logs_once_and_resumes(dc, guards):

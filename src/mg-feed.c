@@ -9,6 +9,7 @@
 #include "mg-ldap.h"
 #include "mg-db.h"
 #include "mg-recipient-cache.h"
+#include "mg-feed-ad.h"
 #include "mg-feed.h"
 
 #include <ldap.h>
@@ -43,15 +44,20 @@ struct mg_feed {
 	LDAPControl *ctrls[2];
 	/* the server's last cookie (i_malloc), NULL before the first */
 	struct berval cookie;
+	/* AD's change notification, with ad-notify or auto */
+	struct mg_feed_ad *ad;
 
 	/* change_feed = auto: the rootDSE lists the sync control */
 	bool sync_offered;
+	/* change_feed = auto: ... and AD's notification control */
+	bool ad_offered;
 	/* the outage was logged; said again when the feed is back */
 	bool down_logged;
 	bool deinitializing;
 };
 
 static void mg_feed_start(struct mg_feed *feed);
+static void mg_feed_ad_begin(struct mg_feed *feed);
 
 static void mg_feed_set_cookie(struct mg_feed *feed,
 			       const struct berval *cookie)
@@ -327,6 +333,43 @@ static void mg_feed_stream_start(struct mg_feed *feed)
 		       mg_feed_stream_end, feed);
 }
 
+/* AD's change notification (mg-feed-ad.c): its events do what the
+   sync search's do. It has no cookie, so every start is a full one. */
+static void mg_feed_ad_up(void *context)
+{
+	mg_feed_refresh_done(context);
+}
+
+static void mg_feed_ad_changed(void *context, const char *dn,
+			       const char *guid, bool deleted)
+{
+	T_BEGIN {
+		mg_feed_changed(context, t_strdup_printf(
+			"%s %s (objectGUID %s)", deleted ? "delete" : "change",
+			dn, guid == NULL ? "?" : guid));
+	} T_END;
+}
+
+static void mg_feed_ad_down(void *context, const char *error)
+{
+	struct mg_feed *feed = context;
+
+	if (!feed->deinitializing)
+		mg_feed_down(feed, error);
+}
+
+static const struct mg_feed_ad_events mg_feed_ad_events = {
+	.up = mg_feed_ad_up,
+	.changed = mg_feed_ad_changed,
+	.down = mg_feed_ad_down,
+};
+
+static void mg_feed_ad_begin(struct mg_feed *feed)
+{
+	feed->state = MG_FEED_REFRESHING;
+	mg_feed_ad_start(feed->ad);
+}
+
 /* The rootDSE, read as a stream: its DN is empty, which the lookups'
    entry reader rightly refuses. */
 static void mg_feed_probe_msg(LDAP *ld, LDAPMessage *msg, struct mg_feed *feed)
@@ -345,6 +388,10 @@ static void mg_feed_probe_msg(LDAP *ld, LDAPMessage *msg, struct mg_feed *feed)
 		    memcmp(vals[i]->bv_val, LDAP_CONTROL_SYNC,
 			   vals[i]->bv_len) == 0)
 			feed->sync_offered = TRUE;
+		if (vals[i]->bv_len == strlen(MG_FEED_AD_NOTIFICATION_OID) &&
+		    memcmp(vals[i]->bv_val, MG_FEED_AD_NOTIFICATION_OID,
+			   vals[i]->bv_len) == 0)
+			feed->ad_offered = TRUE;
 	}
 	ldap_value_free_len(vals);
 }
@@ -362,10 +409,15 @@ static void mg_feed_probe_end(enum mg_ldap_result result,
 			"reading the rootDSE failed: %s", error));
 		return;
 	}
+	if (!feed->sync_offered && feed->ad_offered) {
+		mg_feed_ad_begin(feed);
+		return;
+	}
 	if (!feed->sync_offered) {
 		e_info(feed->event, "change_feed = auto: the server does not "
 		       "offer Content Synchronization (RFC 4533, slapd's "
-		       "syncprov): no feed, answers expire by auth_cache_ttl");
+		       "syncprov) nor AD's change notification: no feed, "
+		       "answers expire by auth_cache_ttl");
 		feed->state = MG_FEED_OFF;
 		return;
 	}
@@ -377,6 +429,10 @@ static void mg_feed_start(struct mg_feed *feed)
 	static const char *const attrs[] = { "supportedControl", NULL };
 	struct mg_ldap_search search;
 
+	if (feed->db->config->change_feed == MG_CHANGE_FEED_AD_NOTIFY) {
+		mg_feed_ad_begin(feed);
+		return;
+	}
 	if (feed->db->config->change_feed != MG_CHANGE_FEED_AUTO) {
 		mg_feed_stream_start(feed);
 		return;
@@ -389,6 +445,7 @@ static void mg_feed_start(struct mg_feed *feed)
 	search.attrs = attrs;
 	feed->state = MG_FEED_PROBING;
 	feed->sync_offered = FALSE;
+	feed->ad_offered = FALSE;
 	feed->stream_pool = pool_alloconly_create("mailbox_guard feed", 1024);
 	mg_ldap_stream(feed->ldap, feed->stream_pool, &search,
 		       mg_feed_probe_msg, mg_feed_probe_end, feed);
@@ -426,6 +483,12 @@ struct mg_feed *mg_feed_init(struct mg_db *db,
 	/* one connection, held by the stream */
 	set.connections = 1;
 	feed->ldap = mg_ldap_init(&set, auth_event);
+	if (db->config->change_feed == MG_CHANGE_FEED_AD_NOTIFY ||
+	    db->config->change_feed == MG_CHANGE_FEED_AUTO) {
+		feed->ad = mg_feed_ad_init(feed->ldap, feed->event,
+					   db->config->base,
+					   &mg_feed_ad_events, feed);
+	}
 	return feed;
 }
 
@@ -447,6 +510,7 @@ void mg_feed_deinit(struct mg_feed **_feed)
 	timeout_remove(&feed->to);
 	/* ends the stream, whose callback frees what it held */
 	mg_ldap_deinit(&feed->ldap);
+	mg_feed_ad_deinit(&feed->ad);
 	i_free(feed->cookie.bv_val);
 	event_unref(&feed->event);
 	i_free(feed);

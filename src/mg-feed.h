@@ -12,6 +12,11 @@
    persisting (starting, refreshing, down) what it protects is flushed
    when it stops being trusted and again when it is trusted again.
 
+   On Active Directory and Samba (change_feed = ad-notify, or auto when
+   the rootDSE lists no RFC 4533 but AD's notification control) the
+   stream is mg-feed-ad.c's: its "up", "changed" and "down" stand for the
+   refresh's end, an entry's change and the stream's end.
+
    This step flushes Dovecot's auth cache (passdb and userdb entries) and
    the plugin's memory of custom recipients on every change it hears of;
    removing only the changed entry's keys is left for later. */

@@ -350,9 +350,12 @@ static bool config_set_typed(struct mg_config *config,
 			*(enum mg_change_feed *)field = MG_CHANGE_FEED_SYNCREPL;
 		else if (strcmp(value, "auto") == 0)
 			*(enum mg_change_feed *)field = MG_CHANGE_FEED_AUTO;
+		else if (strcmp(value, "ad-notify") == 0)
+			*(enum mg_change_feed *)field = MG_CHANGE_FEED_AD_NOTIFY;
 		else {
 			mg_error_set(error_r, "change_feed: expected no, "
-				     "syncrepl or auto, got '%s'", value);
+				     "syncrepl, ad-notify or auto, got '%s'",
+				     value);
 			return false;
 		}
 		return true;

@@ -34,8 +34,12 @@ enum mg_change_feed {
 	MG_CHANGE_FEED_NO,
 	/* RFC 4533 refreshAndPersist (OpenLDAP's syncprov) */
 	MG_CHANGE_FEED_SYNCREPL,
-	/* syncrepl when the rootDSE lists its control, else none */
+	/* from the rootDSE's supportedControl: syncrepl, else ad-notify,
+	   else none */
 	MG_CHANGE_FEED_AUTO,
+	/* Active Directory's change notification control
+	   (1.2.840.113556.1.4.528), Samba's too */
+	MG_CHANGE_FEED_AD_NOTIFY,
 };
 
 enum mg_refusal {

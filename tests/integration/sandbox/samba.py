@@ -30,7 +30,9 @@ REALM = "AD.EXAMPLE.TEST"
 DOMAIN = "ADTEST"
 HOST = "dc1"
 FQDN = "dc1.ad.example.test"
-IP = "127.0.2.1"
+# one loopback address per test process, so that two runs on one machine
+# (a developer's and a CI clone's) never reach each other's DC
+IP = f"127.2.{(os.getpid() >> 8) % 256}.{os.getpid() % 254 + 1}"
 BASE = "DC=ad,DC=example,DC=test"
 SCHEMA = f"CN=Schema,CN=Configuration,{BASE}"
 QUERY_POLICY = ("CN=Default Query Policy,CN=Query-Policies,"

@@ -24,8 +24,9 @@ mg_settings_role_id(const struct mg_settings *set, enum mg_settings_role role)
 				       set->passdb_bind ? 1 : 0,
 				       set->passdb_bind_userdn);
 	}
-	return t_strdup_printf("%s\n%s\n%s", set->userdb_filter,
+	return t_strdup_printf("%s\n%s\n%u\n%s", set->userdb_filter,
 			       set->userdb_iterate_filter,
+			       set->userdb_iterate_page_size,
 			       array_is_empty(fields) ? "" :
 			       t_strarray_join(array_front(fields), "\n"));
 }
@@ -91,7 +92,7 @@ mg_settings_db(const struct mg_settings *set, enum mg_settings_role role,
 	}
 	db = mg_db_find(name);
 	if (db == NULL) {
-		db = mg_db_create(name, config);
+		db = mg_db_create(name, set->uris, config);
 	} else {
 		mg_config_free(&config);
 		if (db->role_ids[role] != NULL &&

@@ -46,9 +46,9 @@ struct mg_settings {
 	const char *exchange_site;
 	const char *mailbox_alias_attr;
 	bool audit_only;
-	const char *connections;
-	const char *max_pending;
-	const char *request_timeout;
+	unsigned int connections;
+	unsigned int max_pending;
+	unsigned int request_timeout;
 
 	/* passdb_mailbox_guard_* */
 	const char *passdb_filter;
@@ -58,6 +58,7 @@ struct mg_settings {
 	const char *userdb_filter;
 	const char *userdb_iterate_filter;
 	ARRAY_TYPE(const_string) userdb_iterate_fields;
+	unsigned int userdb_iterate_page_size;
 };
 
 extern const struct setting_parser_info mg_setting_parser_info;

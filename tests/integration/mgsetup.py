@@ -84,6 +84,7 @@ PASSDB_24 = {
 USERDB_24 = {
     "user_filter": "userdb_mailbox_guard_filter",
     "iterate_filter": "userdb_mailbox_guard_iterate_filter",
+    "iterate_page_size": "userdb_mailbox_guard_iterate_page_size",
 }
 # values without %-variables of 2.3 (a password is taken as it is)
 LITERAL_24 = ("dnpass",)

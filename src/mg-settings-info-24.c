@@ -129,12 +129,12 @@ enum mg_key_vars {
 	MG_KEY_VARS_LITERAL,
 	/* no %-variables mean anything here */
 	MG_KEY_VARS_NONE,
+	/* LDAP URLs: no variables, %XX is an escaped character */
+	MG_KEY_VARS_URL,
 	/* the request's variables (a filter, a DN) */
 	MG_KEY_VARS_REQUEST,
 	/* and the found entry's, %{ldap:attr} */
 	MG_KEY_VARS_ENTRY,
-	/* LDAP URLs: no variables, %XX is an escaped character */
-	MG_KEY_VARS_URL,
 };
 
 /* how the struct holds the value (the core takes them all as text) */

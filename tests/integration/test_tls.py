@@ -13,6 +13,7 @@ import os
 import pwd
 import re
 import shutil
+import socket
 import subprocess
 import urllib.parse
 
@@ -313,10 +314,21 @@ def test_stalled_dns_lookup_blocks_nothing(world):
             # longer than request_timeout: a blocking lookup would show
             f.write(dns.resolv_conf(timeout_secs=3))
         os.chmod(resolv, 0o644)
+        # libldap resolves the machine's own name once, in its first
+        # ldap_initialize() (the auth process's main thread): an installed
+        # Debian has that name in /etc/hosts (the Debian 13 test tree does
+        # not), so the stalled DNS server is never asked for it
+        hosts = world.sb.path("hosts")
+        with open("/etc/hosts") as f:
+            text = f.read()
+        with open(hosts, "w") as f:
+            f.write(f"{text}127.0.1.1\t{socket.gethostname()}\n")
+        os.chmod(hosts, 0o644)
         stalled_uri = "ldap://ldap-stall.mailbox-guard.example:389/"
         with world.running(uris=f"{stalled_uri} {world.slapd.uri}",
                            local_passdb=True,
-                           bind_mounts=[(resolv, "/etc/resolv.conf")],
+                           bind_mounts=[(resolv, "/etc/resolv.conf"),
+                                        (hosts, "/etc/hosts")],
                            **world.service_dn()) as dc:
             assert_stall_blocks_nothing(dc, dns, stalled_uri)
     finally:

@@ -7,7 +7,8 @@
    knows, shows and checks them). Global keys are mailbox_guard_*, those
    of one passdb or userdb passdb_mailbox_guard_* and
    userdb_mailbox_guard_*, written without the prefix inside a
-   passdb NAME { } or userdb NAME { } block. Every value is validated by
+   passdb NAME { } or userdb NAME { } block. TLS takes Dovecot's own
+   ssl_client_* settings (mg-settings-24.c). Every value is validated by
    the core (mg-config.h), as the 2.3 settings file is. */
 
 #include "mg-config.h"
@@ -28,11 +29,6 @@ struct mg_settings {
 	const char *base;
 	const char *scope;
 	bool starttls;
-	const char *tls_ca_cert_file;
-	const char *tls_ca_cert_dir;
-	const char *tls_cert_file;
-	const char *tls_key_file;
-	const char *tls_require_cert;
 
 	const char *recipient_profile;
 	const char *custom_recipient_match;

@@ -198,3 +198,19 @@ def test_wrong_value_is_fatal(world, case):
             dc.stop()
     assert key in text, text
     assert words in text, text
+
+
+def test_inline_tls_file_is_fatal(world):
+    """2.4's ssl_client_* files are read by libldap, by path: inline
+    content (which Dovecot allows for its own TLS) is an error at start, as
+    in 2.4's LDAP driver."""
+    sb, ldap = world
+    dc, err = _start(sb, ldap, settings_over={"tls": "yes"},
+                     passdb_extra={"ssl_client_ca_file": "inline:not a CA"})
+    assert err is None, err
+    try:
+        line = _fatal(dc)
+    finally:
+        dc.stop()
+    assert "ssl_client_ca_file: libldap reads the file itself: give its " \
+        "path, not inline content" in line, line

@@ -33,16 +33,22 @@ mg_settings_role_id(const struct mg_settings *set, enum mg_settings_role role)
 }
 
 /* userdb_mailbox_guard_iterate_fields: "user = %{ldap:uid}" and the
-   like, as templates of the iteration's attribute map */
+   like, as templates of the iteration's attribute map. Without any, the
+   user is the entry's uid, as with 2.3's default iterate_attrs (and the
+   default filters); 2.4's LDAP driver has no default and lists nothing. */
 static void mg_settings_iterate_fields(struct mg_db *db,
 				       const struct mg_settings *set)
 {
+	static const char *const default_fields[] = { "user", "%{ldap:uid}" };
 	const char *const *fields;
 	unsigned int i, count;
 
-	if (array_is_empty(&set->userdb_iterate_fields))
-		return;
-	fields = array_get(&set->userdb_iterate_fields, &count);
+	if (array_is_empty(&set->userdb_iterate_fields)) {
+		fields = default_fields;
+		count = N_ELEMENTS(default_fields);
+	} else {
+		fields = array_get(&set->userdb_iterate_fields, &count);
+	}
 	for (i = 0; i + 1 < count; i += 2) {
 		struct mg_attrmap_item *item = array_append_space(&db->iterate_attrs);
 

@@ -25,6 +25,8 @@ enum conv_kind {
 	CONV_LITERAL,
 	/* no variables in either release */
 	CONV_PLAIN,
+	/* LDAP URLs: no variables, %XX an escaped character in both */
+	CONV_URL,
 	CONV_BOOL,
 	/* the request's variables (a filter, a DN) */
 	CONV_REQUEST,
@@ -51,7 +53,7 @@ struct conv_key {
 };
 
 static const struct conv_key conv_keys[] = {
-	{ "uris", "mailbox_guard_uris", CONV_SHARED, CONV_PLAIN, NULL },
+	{ "uris", "mailbox_guard_uris", CONV_SHARED, CONV_URL, NULL },
 	{ "dn", "mailbox_guard_auth_dn", CONV_SHARED, CONV_PLAIN, NULL },
 	{ "dnpass", "mailbox_guard_auth_dn_password", CONV_SHARED,
 	  CONV_LITERAL, NULL },
@@ -558,6 +560,22 @@ static bool conv_plain_ok(const char *value)
 	return true;
 }
 
+static bool conv_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		(c >= 'A' && c <= 'F');
+}
+
+static bool conv_url_ok(const char *value)
+{
+	for (const char *p = strchr(value, '%'); p != NULL;
+	     p = strchr(p + 1, '%')) {
+		if (!conv_hex(p[1]) || !conv_hex(p[2]))
+			return false;
+	}
+	return true;
+}
+
 static struct conv_buf *conv_block(struct conv *conv, enum conv_where where)
 {
 	switch (where) {
@@ -599,6 +617,15 @@ static void conv_simple(struct conv *conv, const struct conv_key *key,
 			conv_problem(conv, key->key, "a '%' (not \"%%\"), which "
 				     "2.4 refuses in a setting without "
 				     "variables");
+			return;
+		}
+		conv_put_setting(conv, buf, conv_indent(key->where),
+				 key->name24, value);
+		return;
+	case CONV_URL:
+		if (!conv_url_ok(value)) {
+			conv_problem(conv, key->key, "a '%' not followed by two "
+				     "hex digits (an escaped character)");
 			return;
 		}
 		conv_put_setting(conv, buf, conv_indent(key->where),

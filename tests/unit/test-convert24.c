@@ -127,6 +127,7 @@ static void test_untranslatable(void)
 		{ "custom_recipient_reason", "see %$",
 		  "custom_recipient_reason: %$: no attribute" },
 		{ "nt_domain", "50%", "nt_domain: a '%' (not \"%%\")" },
+		{ "uris", "ldap://a%zz", "uris: a '%' not followed by two hex" },
 		{ "change_feed", "auto", "change_feed: 2.4 has no setting" },
 		{ "tls_require_cert", "sometimes",
 		  "tls_require_cert: expected never" },
@@ -244,7 +245,7 @@ static void test_defaults_written_out(void)
 static void test_keys_and_places(void)
 {
 	static const char *const kv[] = {
-		"uris", "ldap://a ldap://b",
+		"uris", "ldap://a ldapi://%2Frun%2Fslapd%2Fldapi",
 		"dn", "cn=reader,o=x",
 		"dnpass", "a#b",
 		"base", "ou=%d,o=x",
@@ -275,7 +276,8 @@ static void test_keys_and_places(void)
 	passdb_at = strstr(result.text, "\npassdb mailbox_guard {\n");
 	g_assert_nonnull(passdb_at);
 	/* the shared keys at the top, before the blocks */
-	assert_line(&result, "mailbox_guard_uris = ldap://a ldap://b");
+	assert_line(&result,
+		    "mailbox_guard_uris = ldap://a ldapi://%2Frun%2Fslapd%2Fldapi");
 	assert_line(&result, "mailbox_guard_auth_dn = cn=reader,o=x");
 	assert_line(&result, "mailbox_guard_auth_dn_password = \"a#b\"");
 	/* the last value of a key given twice */

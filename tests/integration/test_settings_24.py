@@ -46,13 +46,15 @@ def _start(sb, ldap, settings_over=None, passdb_extra=None, top_extra=""):
     return dc, None
 
 
-def _fatal(dc):
-    """The auth process's fatal line once a login reached it."""
+def _fatal(dc, key):
+    """The auth process's fatal line naming key, once a login reached it
+    (the master's line about the process's exit may come first)."""
     ok, reply = dc.imap_login(MAILBOX.login, MAILBOX.password)
     assert not ok, reply
 
     def find(text):
-        return next((ln for ln in text.splitlines() if "Fatal" in ln), None)
+        return next((ln for ln in text.splitlines()
+                     if "Fatal" in ln and key in ln), None)
     log = dc.wait_log(lambda t: find(t) is not None, timeout=10)
     assert log is not None, f"no fatal line:\n{dc.log_text()[-3000:]}"
     return find(log)
@@ -149,7 +151,7 @@ def test_23_variable_is_fatal(world, case):
         assert want in str(e), str(e)
         return
     try:
-        line = _fatal(dc)
+        line = _fatal(dc, key24)
         assert want in line, line
     finally:
         dc.stop()
@@ -193,7 +195,7 @@ def test_wrong_value_is_fatal(world, case):
         text = err
     else:
         try:
-            text = _fatal(dc)
+            text = _fatal(dc, key)
         finally:
             dc.stop()
     assert key in text, text
@@ -209,7 +211,7 @@ def test_inline_tls_file_is_fatal(world):
                      passdb_extra={"ssl_client_ca_file": "inline:not a CA"})
     assert err is None, err
     try:
-        line = _fatal(dc)
+        line = _fatal(dc, "ssl_client_ca_file")
     finally:
         dc.stop()
     assert "ssl_client_ca_file: libldap reads the file itself: give its " \

@@ -73,9 +73,12 @@ SHARED_24 = {
     "connections": "mailbox_guard_connections",
     "max_pending": "mailbox_guard_max_pending",
     "request_timeout": "mailbox_guard_request_timeout",
-    **{k: "mailbox_guard_" + k for k in (
-        "tls_ca_cert_file", "tls_ca_cert_dir", "tls_cert_file",
-        "tls_key_file", "tls_require_cert")},
+    # TLS: 2.4's own ssl_client_* (as 2.4's LDAP driver reads them)
+    "tls_ca_cert_file": "ssl_client_ca_file",
+    "tls_ca_cert_dir": "ssl_client_ca_dir",
+    "tls_cert_file": "ssl_client_cert_file",
+    "tls_key_file": "ssl_client_key_file",
+    "tls_require_cert": "ssl_client_require_valid_cert",
 }
 PASSDB_24 = {
     "pass_filter": "passdb_mailbox_guard_filter",
@@ -86,6 +89,7 @@ PASSDB_24 = {
 USERDB_24 = {
     "user_filter": "userdb_mailbox_guard_filter",
     "iterate_filter": "userdb_mailbox_guard_iterate_filter",
+    "iterate_page_size": "userdb_mailbox_guard_iterate_page_size",
 }
 # values without %-variables of 2.3 (a password is taken as it is)
 LITERAL_24 = ("dnpass",)
@@ -95,6 +99,9 @@ def _value24(key, value):
     if isinstance(value, bool):
         return "yes" if value else "no"
     value = str(value)
+    if key == "tls_require_cert":
+        # 2.4: a certificate is checked (hard) or not (allow)
+        return "no" if value in ("never", "allow", "try") else "yes"
     return value if key in LITERAL_24 else vars24(value)
 
 

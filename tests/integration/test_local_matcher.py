@@ -22,7 +22,8 @@ import pytest
 
 import mgsetup
 from fixtures import Entry, ad_tree, pw, tree_ldif
-from sandbox import Sandbox
+from sandbox import Sandbox, is_24
+from sandbox.dovecot import REPO_ROOT
 
 pytestmark = pytest.mark.plugin
 
@@ -135,8 +136,20 @@ def test_check_tool_refuses_what_it_cannot_judge(directory, case):
 
 @pytest.mark.parametrize("case", ["objectCategory", "leading-zero"])
 def test_refused_filter_stops_auth(case):
+    """2.3: the auth process stops naming the settings file; 2.4: doveconf
+    (the settings module's check) refuses dovecot.conf naming the key."""
     flt, words = REFUSED_FILTERS[case]
     with Sandbox() as sb:
+        if is_24():
+            ldap, dc = mgsetup.guard_setup(sb, ad_tree, match=flt,
+                                           start=False)
+            with pytest.raises(RuntimeError) as refused:
+                dc.start(wait_greeting=False)
+            line = str(refused.value)
+            assert "mailbox_guard_custom_recipient_match: " in line, line
+            for w in words:
+                assert re.search(w, line), (w, line)
+            return
         s = ad_tree.plugin_settings("@URI@", match=flt)
         text = "".join(f"{k} = {v}\n" for k, v in s.items())
         ldap, dc = mgsetup.guard_setup(sb, ad_tree, raw_settings_text=text)

@@ -19,6 +19,8 @@ struct mg_recipient_cache_node {
 	const char *rule;
 	unsigned int matched;
 	const char *ignored;
+	const char *const *uuids;
+	const char *search_user;
 };
 
 struct mg_recipient_cache {
@@ -54,6 +56,16 @@ unsigned int mg_recipient_cache_clear(struct mg_recipient_cache *cache)
 	return count;
 }
 
+void mg_recipient_cache_forget(struct mg_recipient_cache *cache,
+			       const char *key)
+{
+	struct mg_recipient_cache_node *node;
+
+	node = hash_table_lookup(cache->nodes, key);
+	if (node != NULL)
+		mg_recipient_cache_remove(cache, node);
+}
+
 void mg_recipient_cache_deinit(struct mg_recipient_cache **_cache)
 {
 	struct mg_recipient_cache *cache = *_cache;
@@ -84,6 +96,9 @@ bool mg_recipient_cache_lookup(struct mg_recipient_cache *cache,
 	result_r->rule = p_strdup(pool, node->rule);
 	result_r->matched = node->matched;
 	result_r->ignored = p_strdup(pool, node->ignored);
+	result_r->uuids = node->uuids == NULL ? NULL :
+		(const char *const *)p_strarray_dup(pool, node->uuids);
+	result_r->search_user = p_strdup(pool, node->search_user);
 	return TRUE;
 }
 
@@ -109,6 +124,9 @@ void mg_recipient_cache_store(struct mg_recipient_cache *cache,
 	node->rule = p_strdup(pool, result->rule);
 	node->matched = result->matched;
 	node->ignored = p_strdup(pool, result->ignored);
+	node->uuids = result->uuids == NULL ? NULL :
+		(const char *const *)p_strarray_dup(pool, result->uuids);
+	node->search_user = p_strdup(pool, result->search_user);
 	hash_table_insert(cache->nodes, node->key, node);
 	DLLIST2_PREPEND(&cache->head, &cache->tail, node);
 	cache->count++;

@@ -17,6 +17,10 @@ void mg_recipient_cache_deinit(struct mg_recipient_cache **cache);
 /* Forgets every entry (the change feed lost track); returns how many. */
 unsigned int mg_recipient_cache_clear(struct mg_recipient_cache *cache);
 
+/* Forgets key, if it is kept (the change feed heard its entry change). */
+void mg_recipient_cache_forget(struct mg_recipient_cache *cache,
+			       const char *key);
+
 /* Fills result_r (the entry copied into pool) and returns TRUE when key
    is cached and has not expired. */
 bool mg_recipient_cache_lookup(struct mg_recipient_cache *cache,

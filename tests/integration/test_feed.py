@@ -43,7 +43,7 @@ def setup():
         pytest.skip(mgsetup.skip_reason())
     sandboxes = []
 
-    def build(change_feed):
+    def build(change_feed, pass_filter=FILTER):
         sb = Sandbox(prefix="mgf")
         sandboxes.append(sb)
         ldap = sb.slapd(suffix=openldap_tree.SUFFIX, ldif=openldap_tree.ldif(),
@@ -53,7 +53,8 @@ def setup():
         _, dc = mgsetup.guard_setup(
             sb, openldap_tree, ldap=ldap, dovecot_settings=DEBUG,
             settings_over={"recipient_profile": "openldap",
-                           "pass_filter": FILTER, "user_filter": FILTER,
+                           "pass_filter": pass_filter,
+                           "user_filter": pass_filter,
                            "change_feed": change_feed})
         if change_feed != "no":
             assert dc.wait_log("change feed: running"), \
@@ -66,11 +67,17 @@ def setup():
             sb.close()
 
 
+IN = (True, True, True)
+OUT = (False, False, False)
+
+
 def gets_in(dc, login, password):
-    """(IMAP LOGIN ok, doveadm auth test service=smtp ok)"""
+    """(IMAP LOGIN ok, POP3 USER/PASS ok, doveadm auth test service=smtp
+    ok)"""
     imap = dc.imap_login(login, password)
+    pop3 = dc.pop3_login(login, password)
     rc, _ = dc.doveadm_auth_test(login, password, "smtp")
-    return imap.ok, rc == 0
+    return imap.ok, pop3.ok, rc == 0
 
 
 def modify(ldap, ldif):
@@ -85,7 +92,7 @@ def add(ldap, ldif):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def logins_after(dc, login, password, written, fresh=(False, False)):
+def logins_after(dc, login, password, written, fresh=OUT):
     """Logs in until both paths give the fresh answer, or until a login
     that started more than FRESH_WITHIN after the write is answered.
     Returns the last answer and when its login started (seconds after the
@@ -97,8 +104,8 @@ def logins_after(dc, login, password, written, fresh=(False, False)):
             return got, started
 
 
-def check_change(setup, feed, login, password, change, before=(True, True),
-                 after=(False, False)):
+def check_change(setup, feed, login, password, change, before=IN,
+                 after=OUT):
     ldap, dc = setup(feed)
     # cached: a one-hour answer that only the feed can end
     assert gets_in(dc, login, password) == before
@@ -142,7 +149,7 @@ def test_custom_recipient_becomes_mailbox(setup, feed):
         modify(ldap, f"dn: {routed.dn}\nchangetype: modify\n"
                      "add: mailHost\nmailHost: mail.example.test\n")
     check_change(setup, feed, routed.login, routed.password, change,
-                 before=(False, False), after=(True, True))
+                 before=OUT, after=IN)
 
 
 @pytest.mark.parametrize("feed", FEEDS)
@@ -186,12 +193,65 @@ def test_added_duplicate(setup, feed):
 
 
 @pytest.mark.parametrize("feed", FEEDS)
+def test_unknown_login_then_added(setup, feed):
+    """A login nobody has is cached as unknown for an hour; the entry
+    that gives it a mailbox is added: it gets in within a second."""
+    def change(ldap):
+        add(ldap, f"dn: uid=ol-newcomer,{PEOPLE}\n"
+                  "objectClass: inetOrgPerson\n"
+                  "objectClass: inetLocalMailRecipient\n"
+                  "cn: ol-newcomer\nsn: ol-newcomer\nuid: ol-newcomer\n"
+                  "mail: ol-newcomer@example.test\n"
+                  "mailHost: mail.example.test\n"
+                  f"userPassword: {ssha('Newcomer-1')}\n")
+    check_change(setup, feed, "ol-newcomer", "Newcomer-1", change,
+                 before=OUT, after=IN)
+
+
+def bob_searches(ldap):
+    return sum(1 for _, _, filt in ldap.searches()
+               if f"(uid={BOB.login})" in filt)
+
+
+# substrings: the feed can't tell which logins an entry answers for
+UNANCHORED = "(&(|(uid=%u)(mail=%u*))(!(description=disabled)))"
+
+
+@pytest.mark.parametrize("pass_filter", [FILTER, UNANCHORED],
+                         ids=["anchored", "unanchored"])
+def test_change_removes_only_its_entry(setup, pass_filter):
+    """Alice's password changes: her cached answers go, Bob's stay (no
+    search for him at his next login, as slapd's log shows). With a
+    filter the feed can't read exactly, every change empties the whole
+    cache instead, and Bob is searched again: the control."""
+    ldap, dc = setup("syncrepl", pass_filter)
+    if pass_filter == UNANCHORED:
+        assert dc.wait_log("not anchored on the login name")
+    for login, password in ((ALICE.login, ALICE.password),
+                            (BOB.login, BOB.password)):
+        assert gets_in(dc, login, password) == IN
+        assert gets_in(dc, login, password) == IN
+    searched = bob_searches(ldap)
+    assert searched > 0
+    modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\n"
+                 f"replace: userPassword\nuserPassword: {ssha('New-3')}\n")
+    got, started = logins_after(dc, ALICE.login, ALICE.password,
+                                time.monotonic())
+    assert got == OUT, f"stale at {started:.2f} s: {got}"
+    assert gets_in(dc, BOB.login, BOB.password) == IN
+    if pass_filter == FILTER:
+        assert bob_searches(ldap) == searched, "Bob's answers were dropped"
+    else:
+        assert bob_searches(ldap) > searched
+
+
+@pytest.mark.parametrize("feed", FEEDS)
 def test_change_while_feed_down(setup, feed):
     """slapd stops; a change is written offline (slapmodify); slapd comes
     back. The change is never served stale past the return, and the feed
     then hears changes again."""
     ldap, dc = setup(feed)
-    assert gets_in(dc, ALICE.login, ALICE.password) == (True, True)
+    assert gets_in(dc, ALICE.login, ALICE.password) == IN
     mark = dc.log_mark()
     ldap.stop()
     if feed != "no":
@@ -206,16 +266,16 @@ def test_change_while_feed_down(setup, feed):
     got, started = logins_after(dc, ALICE.login, ALICE.password,
                                 time.monotonic())
     if feed == "no":
-        assert got == (True, True), "fresh without a feed"
+        assert got == IN, "fresh without a feed"
         return
-    assert got == (False, False), f"stale at {started:.2f} s: {got}"
+    assert got == OUT, f"stale at {started:.2f} s: {got}"
     # resumed from the cookie: the next change arrives through the feed
     text = dc.wait_log("change feed: back", since=mark)
     assert text and "replaying from the last cookie" in text
-    assert gets_in(dc, BOB.login, BOB.password) == (True, True)
+    assert gets_in(dc, BOB.login, BOB.password) == IN
     modify(ldap, f"dn: {BOB.dn}\nchangetype: modify\ndelete: mailHost\n")
     got, started = logins_after(dc, BOB.login, BOB.password, time.monotonic())
-    assert got == (False, False), f"stale at {started:.2f} s after return"
+    assert got == OUT, f"stale at {started:.2f} s after return"
 
 
 def test_auto_without_syncprov_is_no_feed():
@@ -229,4 +289,4 @@ def test_auto_without_syncprov_is_no_feed():
             settings_over={"recipient_profile": "openldap",
                            "change_feed": "auto"})
         assert dc.wait_log("does not offer Content Synchronization")
-        assert gets_in(dc, ALICE.login, ALICE.password) == (True, True)
+        assert gets_in(dc, ALICE.login, ALICE.password) == IN

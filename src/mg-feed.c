@@ -45,6 +45,11 @@ struct mg_feed {
 	struct event *event;
 	enum mg_feed_state state;
 	struct timeout *to;
+	/* a server that holds the connection open but answers nothing
+	   sends no changes either: a probe every half change_feed_timeout,
+	   answered within the other half, or the connection is dropped */
+	struct timeout *to_ping;
+	pool_t ping_pool;
 
 	/* the stream under way: its request lives in this pool, the
 	   control it was sent with is libldap's */
@@ -136,6 +141,7 @@ static void mg_feed_restart_timeout(struct mg_feed *feed)
    back. */
 static void mg_feed_down(struct mg_feed *feed, const char *error)
 {
+	timeout_remove(&feed->to_ping);
 	mg_feed_flush(feed, "down");
 	if (!feed->down_logged) {
 		e_error(feed->event, "down, auth cache flushed; answers now "
@@ -439,6 +445,40 @@ static LDAPControl *mg_feed_sync_control(struct mg_feed *feed)
 	return ctrl;
 }
 
+static void mg_feed_ping_end(enum mg_ldap_result result,
+			      struct mg_entry *const *entries ATTR_UNUSED,
+			      unsigned int count ATTR_UNUSED,
+			      const char *error, struct mg_feed *feed)
+{
+	pool_unref(&feed->ping_pool);
+	/* a silent server: the client drops the connection, which ends
+	   the stream (mg_feed_stream_end()) */
+	if (result != MG_LDAP_RESULT_OK && !feed->deinitializing)
+		e_debug(feed->event, "ping failed: %s", error);
+}
+
+/* A search on the feed's connection that finds nothing: the rootDSE
+   under a filter it can't match. */
+static void mg_feed_ping(struct mg_feed *feed)
+{
+	static const char *const attrs[] = { LDAP_NO_ATTRS, NULL };
+	struct mg_ldap_search search;
+
+	if (feed->ping_pool != NULL) {
+		/* the last one is still out: its timeout decides */
+		return;
+	}
+	i_zero(&search);
+	search.base = "";
+	search.scope = LDAP_SCOPE_BASE;
+	search.filter = "(!(objectClass=*))";
+	search.attrs = attrs;
+	feed->ping_pool = pool_alloconly_create("mailbox_guard feed ping",
+						 256);
+	mg_ldap_search(feed->ldap, feed->ping_pool, &search,
+		       mg_feed_ping_end, feed);
+}
+
 static void mg_feed_stream_start(struct mg_feed *feed)
 {
 	struct mg_ldap_search search;
@@ -461,6 +501,11 @@ static void mg_feed_stream_start(struct mg_feed *feed)
 	feed->stream_pool = pool_alloconly_create("mailbox_guard feed", 1024);
 	mg_ldap_stream(feed->ldap, feed->stream_pool, &search, mg_feed_msg,
 		       mg_feed_stream_end, feed);
+	if (feed->state == MG_FEED_REFRESHING && feed->to_ping == NULL) {
+		feed->to_ping = timeout_add(
+			feed->db->config->change_feed_timeout_msecs / 2,
+			mg_feed_ping, feed);
+	}
 }
 
 /* The rootDSE, read as a stream: its DN is empty, which the lookups'
@@ -613,8 +658,10 @@ struct mg_feed *mg_feed_init(struct mg_db *db,
 	event_set_append_log_prefix(feed->event, t_strdup_printf(
 		"mailbox_guard(%s): change feed: ", db->path));
 	set.name = t_strdup_printf("%s, change feed", ldap_set->name);
-	/* one connection, held by the stream */
+	/* one connection, held by the stream; the probe goes on it too */
 	set.connections = 1;
+	set.request_timeout_msecs =
+		I_MAX(db->config->change_feed_timeout_msecs / 2, 1);
 	feed->ldap = mg_ldap_init(&set, auth_event);
 	feed->attrs = mg_feed_attrs(db);
 	feed->exact = mg_anchor_filter(db->config->pass_filter) &&
@@ -639,6 +686,7 @@ void mg_feed_deinit(struct mg_feed **_feed)
 	*_feed = NULL;
 	feed->deinitializing = TRUE;
 	timeout_remove(&feed->to);
+	timeout_remove(&feed->to_ping);
 	/* ends the stream, whose callback frees what it held */
 	mg_ldap_deinit(&feed->ldap);
 	if (feed->index != NULL) {

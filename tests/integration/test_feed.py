@@ -43,7 +43,7 @@ def setup():
         pytest.skip(mgsetup.skip_reason())
     sandboxes = []
 
-    def build(change_feed, pass_filter=FILTER):
+    def build(change_feed, pass_filter=FILTER, extra=None):
         sb = Sandbox(prefix="mgf")
         sandboxes.append(sb)
         ldap = sb.slapd(suffix=openldap_tree.SUFFIX, ldif=openldap_tree.ldif(),
@@ -55,7 +55,7 @@ def setup():
             settings_over={"recipient_profile": "openldap",
                            "pass_filter": pass_filter,
                            "user_filter": pass_filter,
-                           "change_feed": change_feed})
+                           "change_feed": change_feed, **(extra or {})})
         if change_feed != "no":
             assert dc.wait_log("change feed: running"), \
                 dc.log_text()[-2000:]
@@ -243,6 +243,41 @@ def test_change_removes_only_its_entry(setup, pass_filter):
         assert bob_searches(ldap) == searched, "Bob's answers were dropped"
     else:
         assert bob_searches(ldap) > searched
+
+
+SILENCE = 2.0
+
+
+def test_silent_server(setup):
+    """slapd is stopped (SIGSTOP): the feed's connection stays open but
+    nothing comes. Within change_feed_timeout the feed counts as down
+    (said once) and its cache goes: no login is answered from it while
+    the directory can't be asked. Once slapd runs again the feed is back
+    and changes arrive within a second again."""
+    ldap, dc = setup("syncrepl", extra={
+        "change_feed_timeout": f"{SILENCE:g}s", "request_timeout": "1s"})
+    assert gets_in(dc, ALICE.login, ALICE.password) == IN
+    mark = dc.log_mark()
+    ldap.freeze()
+    try:
+        # the bound the setting sets, with room for a loaded machine
+        text = dc.wait_log("change feed: down, auth cache flushed",
+                           since=mark, timeout=SILENCE + 2.0)
+        assert text, "the silent server was not noticed"
+        assert "no answer from LDAP" in text
+        assert not dc.imap_login(ALICE.login, ALICE.password).ok
+        assert not dc.pop3_login(ALICE.login, ALICE.password).ok
+    finally:
+        ldap.thaw()
+    text = dc.wait_log("change feed: back", since=mark, timeout=15)
+    assert text, dc.log_since(mark)[-3000:]
+    assert text.count("change feed: down, auth cache flushed") == 1
+    assert gets_in(dc, ALICE.login, ALICE.password) == IN
+    modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\n"
+                 f"replace: userPassword\nuserPassword: {ssha('New-4')}\n")
+    got, started = logins_after(dc, ALICE.login, ALICE.password,
+                                time.monotonic())
+    assert got == OUT, f"stale at {started:.2f} s after the return: {got}"
 
 
 @pytest.mark.parametrize("feed", FEEDS)

@@ -26,4 +26,17 @@ int mg_cache_key_get(struct auth_request *request, bool userdb,
    if there is one. */
 void mg_cache_key_remove(const char *key);
 
+/* A marker: an entry of the plugin's own in Dovecot's auth cache, which
+   goes with the cache's whole flush (doveadm auth cache flush, SIGHUP)
+   and with doveadm auth cache flush USER for request's user (its key
+   starts as that user's keys do), and which no lookup of Dovecot's can
+   hit. This is how the plugin's memory of custom recipients learns of a
+   flush Dovecot gives it no hook for. mg_cache_key_marker() names
+   request's (NULL: no cache, or Dovecot 2.4), mg_cache_key_marker_set()
+   stores it, mg_cache_key_present() says whether it is still there (2.4:
+   always TRUE). */
+const char *mg_cache_key_marker(struct auth_request *request);
+void mg_cache_key_marker_set(const char *key);
+bool mg_cache_key_present(const char *key);
+
 #endif

@@ -12,6 +12,7 @@
 #include "mg-db.h"
 #include "mg-recipient-cache.h"
 #include "mg-feed.h"
+#include "mg-cache-key.h"
 #include "mg-audit.h"
 #include "mg-lookup.h"
 
@@ -191,9 +192,14 @@ static void mg_lookup_search_callback(enum mg_ldap_result ldap_result,
 	    result.status == MG_LOOKUP_FOUND &&
 	    result.kind == MG_KIND_CUSTOM_RECIPIENT &&
 	    mg_feed_fresh(lreq->db->feed, result.feed_seq)) {
+		const char *marker = mg_cache_key_marker(request);
+
+		if (marker != NULL)
+			mg_cache_key_marker_set(marker);
 		mg_recipient_cache_store(lreq->db->recipient_cache,
 					 lreq->recipient_cache_key,
-					 request->set->cache_ttl, &result);
+					 request->set->cache_ttl, &result,
+					 marker);
 		mg_feed_cached(lreq->db->feed, t_strconcat(
 			MG_FEED_RECIPIENT_KEY_PREFIX,
 			lreq->recipient_cache_key, NULL), &result);
@@ -209,6 +215,27 @@ static bool mg_lookup_recipient_cache_on(const struct auth_request *request)
 	return request->set->cache_size > 0 && request->set->cache_ttl > 0;
 }
 
+/* The custom recipient kept for the search key, unless the auth cache was
+   flushed since: doveadm auth cache flush (all, or this user), SIGHUP or
+   the cache's own eviction took its marker. */
+static bool mg_lookup_from_memory(struct mg_db *db,
+				  struct auth_request *request,
+				  const char *key,
+				  struct mg_lookup_result *result_r)
+{
+	const char *marker;
+
+	if (!mg_recipient_cache_lookup(db->recipient_cache, key,
+				       request->pool, result_r, &marker))
+		return FALSE;
+	if (marker == NULL || mg_cache_key_present(marker))
+		return TRUE;
+	e_debug(authdb_event(request), "custom recipient %s forgotten: the "
+		"auth cache was flushed", mg_log_safe(result_r->entry->dn));
+	mg_recipient_cache_forget(db->recipient_cache, key);
+	return FALSE;
+}
+
 static void mg_lookup_start(struct mg_db *db, struct auth_request *request,
 			    const struct mg_ldap_search *search,
 			    mg_lookup_callback_t *callback, void *context)
@@ -221,8 +248,7 @@ static void mg_lookup_start(struct mg_db *db, struct auth_request *request,
 
 		key = t_strdup_printf("%d\t%s\t%s", search->scope,
 				      search->base, search->filter);
-		if (mg_recipient_cache_lookup(db->recipient_cache, key,
-					      request->pool, &result)) {
+		if (mg_lookup_from_memory(db, request, key, &result)) {
 			/* the feed forgets it as soon as it changes */
 			result.feed_seq = mg_feed_seq(db->feed);
 			e_debug(authdb_event(request), "custom recipient %s "

@@ -21,6 +21,7 @@ struct mg_recipient_cache_node {
 	const char *ignored;
 	const char *const *uuids;
 	const char *search_user;
+	const char *marker;
 };
 
 struct mg_recipient_cache {
@@ -78,7 +79,8 @@ void mg_recipient_cache_deinit(struct mg_recipient_cache **_cache)
 
 bool mg_recipient_cache_lookup(struct mg_recipient_cache *cache,
 			       const char *key, pool_t pool,
-			       struct mg_lookup_result *result_r)
+			       struct mg_lookup_result *result_r,
+			       const char **marker_r)
 {
 	struct mg_recipient_cache_node *node;
 
@@ -90,6 +92,7 @@ bool mg_recipient_cache_lookup(struct mg_recipient_cache *cache,
 		return FALSE;
 	}
 	i_zero(result_r);
+	*marker_r = p_strdup(pool, node->marker);
 	result_r->status = MG_LOOKUP_FOUND;
 	result_r->kind = MG_KIND_CUSTOM_RECIPIENT;
 	result_r->entry = mg_entry_dup(pool, node->entry);
@@ -104,7 +107,8 @@ bool mg_recipient_cache_lookup(struct mg_recipient_cache *cache,
 
 void mg_recipient_cache_store(struct mg_recipient_cache *cache,
 			      const char *key, unsigned int ttl_secs,
-			      const struct mg_lookup_result *result)
+			      const struct mg_lookup_result *result,
+			      const char *marker)
 {
 	struct mg_recipient_cache_node *node;
 	pool_t pool;
@@ -127,6 +131,7 @@ void mg_recipient_cache_store(struct mg_recipient_cache *cache,
 	node->uuids = result->uuids == NULL ? NULL :
 		(const char *const *)p_strarray_dup(pool, result->uuids);
 	node->search_user = p_strdup(pool, result->search_user);
+	node->marker = p_strdup(pool, marker);
 	hash_table_insert(cache->nodes, node->key, node);
 	DLLIST2_PREPEND(&cache->head, &cache->tail, node);
 	cache->count++;

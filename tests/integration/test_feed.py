@@ -245,6 +245,35 @@ def test_change_removes_only_its_entry(setup, pass_filter):
         assert bob_searches(ldap) > searched
 
 
+@pytest.mark.parametrize("flush", ["all", "user", "sighup"])
+def test_flush_reaches_memory(setup, flush):
+    """Without a feed, the plugin's memory of a custom recipient outlives
+    its change for the hour of auth_cache_ttl (the control, checked
+    first); doveadm auth cache flush, for everyone or for that user, or
+    SIGHUP to the auth process, ends it: the next login is searched again
+    and gets in."""
+    import os
+    import signal
+    routed = openldap_tree.EXPECTED["ol-routed"]
+    ldap, dc = setup("no")
+    assert gets_in(dc, routed.login, routed.password) == OUT
+    assert gets_in(dc, routed.login, routed.password) == OUT
+    modify(ldap, f"dn: {routed.dn}\nchangetype: modify\n"
+                 "add: mailHost\nmailHost: mail.example.test\n")
+    # from memory: still refused, with no search
+    searched = len(ldap.searches())
+    assert not dc.imap_login(routed.login, routed.password).ok
+    assert len(ldap.searches()) == searched
+    if flush == "sighup":
+        os.kill(dc.auth_pid(), signal.SIGHUP)
+        assert dc.wait_log("SIGHUP received")
+    else:
+        rc, out = dc.doveadm("auth", "cache", "flush",
+                             *([routed.login] if flush == "user" else []))
+        assert rc == 0, out
+    assert gets_in(dc, routed.login, routed.password) == IN
+
+
 SILENCE = 2.0
 
 

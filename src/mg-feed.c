@@ -23,8 +23,9 @@
    setup adds its own timeout. */
 #define MG_FEED_RESTART_MSECS 500
 /* The index holds at most one record per this many bytes of
-   auth_cache_size: no cache entry (node, key and value) is smaller. */
-#define MG_FEED_INDEX_BYTES_PER_RECORD 64
+   auth_cache_size: a cached answer (node, key and value) is rarely
+   smaller. */
+#define MG_FEED_INDEX_BYTES_PER_RECORD 128
 
 enum mg_feed_state {
 	/* not started, or switched off (auto found no syncprov) */

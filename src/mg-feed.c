@@ -6,6 +6,8 @@
 #include "str.h"
 #include "auth-cache.h"
 #include "passdb-cache.h"
+#include "auth-request.h"
+#include "mg-compat.h"
 #include "mg-config.h"
 #include "mg-ldap.h"
 #include "mg-db.h"
@@ -122,7 +124,7 @@ static void mg_feed_remove_key(const char *key, void *context)
 {
 	struct mg_feed *feed = context;
 
-	if (str_begins(key, MG_FEED_RECIPIENT_KEY_PREFIX)) {
+	if (str_begins_with(key, MG_FEED_RECIPIENT_KEY_PREFIX)) {
 		mg_recipient_cache_forget(feed->db->recipient_cache,
 			key + strlen(MG_FEED_RECIPIENT_KEY_PREFIX));
 	} else {

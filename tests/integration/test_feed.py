@@ -274,6 +274,50 @@ def test_flush_reaches_memory(setup, flush):
     assert gets_in(dc, routed.login, routed.password) == IN
 
 
+def test_smtp_auth_via_postfix():
+    """Postfix's SMTP AUTH (PLAIN, against Dovecot's auth socket) with a
+    one-hour cache and the feed: a password change and a mailbox turned
+    into a forward-only entry each end the 235 within a second."""
+    import shutil
+    if not mgsetup.plugin_available() or mgsetup.standin():
+        pytest.skip(mgsetup.skip_reason())
+    if shutil.which("postfix") is None:
+        pytest.skip("postfix not installed (tests/install-deps installs it)")
+    with Sandbox(prefix="mgf") as sb:
+        ldap = sb.slapd(suffix=openldap_tree.SUFFIX,
+                        ldif=openldap_tree.ldif(),
+                        modules=("back_mdb", "syncprov"),
+                        db_conf="index entryCSN,entryUUID eq\n"
+                                "overlay syncprov\n")
+        _, dc, pf = mgsetup.postfix_setup(
+            sb, openldap_tree, ldap=ldap, dovecot_settings=CACHE,
+            settings_over={"recipient_profile": "openldap",
+                           "pass_filter": FILTER, "user_filter": FILTER,
+                           "change_feed": "syncrepl"})
+        assert dc.wait_log("change feed: running")
+
+        def code(login, password):
+            reply = pf.smtp_auth(login, password, "PLAIN")
+            return int(reply.text[:3]) if reply.text[:3].isdigit() else None
+
+        changes = [
+            (ALICE, f"dn: {ALICE.dn}\nchangetype: modify\nreplace: "
+                    f"userPassword\nuserPassword: {ssha('New-5')}\n"),
+            (BOB, f"dn: {BOB.dn}\nchangetype: modify\ndelete: mailHost\n"),
+        ]
+        for who, ldif in changes:
+            assert code(who.login, who.password) == 235
+            assert code(who.login, who.password) == 235
+            modify(ldap, ldif)
+            written = time.monotonic()
+            while True:
+                started = time.monotonic() - written
+                got = code(who.login, who.password)
+                if got == 535 or started > FRESH_WITHIN:
+                    break
+            assert got == 535, f"{who.login}: stale at {started:.2f} s"
+
+
 SILENCE = 2.0
 
 

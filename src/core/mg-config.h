@@ -92,6 +92,9 @@ struct mg_config {
 
 	unsigned int connections;
 	enum mg_change_feed change_feed;
+	/* the longest a feed server may stay silent before the feed counts
+	   as down */
+	unsigned int change_feed_timeout_msecs;
 	unsigned int max_pending;
 	unsigned int request_timeout_msecs;
 

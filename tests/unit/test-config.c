@@ -27,6 +27,7 @@ static void test_defaults_follow_dovecot_ldap(void)
 	g_assert_cmpint(config->custom_recipient_result, ==, MG_REFUSAL_FAILURE);
 	g_assert_cmpuint(config->request_timeout_msecs, ==, 5000);
 	g_assert_cmpint(config->change_feed, ==, MG_CHANGE_FEED_NO);
+	g_assert_cmpuint(config->change_feed_timeout_msecs, ==, 10000);
 	g_assert_cmpuint(config->iterate_page_size, ==, 500);
 	g_assert_false(config->auth_bind);
 	mg_config_free(&config);
@@ -54,6 +55,7 @@ static void test_rejects_bad_values(void)
 		{ "change_feed", "yes", "no, syncrepl, ad-notify or auto" },
 		{ "change_feed", "dirsync", "no, syncrepl, ad-notify or auto" },
 		{ "change_feed", "AD-Notify", "got 'AD-Notify'" },
+		{ "change_feed_timeout", "0", "such as 5s" },
 		{ "custom_recipient_match", "(objectClass=contact", "invalid LDAP filter" },
 		{ "pass_filter", "(uid=%u))", "invalid LDAP filter" },
 		{ "mailbox_match", "(&(a=b)", "invalid LDAP filter" },
@@ -93,6 +95,7 @@ static void test_accepts_times_and_uris(void)
 		"request_timeout", "500ms",
 		"max_pending", "10",
 		"change_feed", "syncrepl",
+		"change_feed_timeout", "3s",
 		"iterate_page_size", "1000",
 		"scope", "onelevel",
 		"auth_bind", "yes",
@@ -105,6 +108,7 @@ static void test_accepts_times_and_uris(void)
 	g_assert_cmpuint(config->request_timeout_msecs, ==, 500);
 	g_assert_cmpuint(config->max_pending, ==, 10);
 	g_assert_cmpint(config->change_feed, ==, MG_CHANGE_FEED_SYNCREPL);
+	g_assert_cmpuint(config->change_feed_timeout_msecs, ==, 3000);
 	g_assert_cmpuint(config->iterate_page_size, ==, 1000);
 	g_assert_cmpint(config->scope, ==, MG_SCOPE_ONELEVEL);
 	g_assert_true(config->auth_bind);

@@ -146,6 +146,12 @@ struct mg_db *mg_db_find(const char *id)
 	return NULL;
 }
 
+void mg_db_shutdown(struct mg_db *db)
+{
+	mg_feed_deinit(&db->feed);
+	mg_ldap_shutdown(db->ldap);
+}
+
 void mg_db_unref(struct mg_db **_db)
 {
 	struct mg_db *db = *_db, **p;

@@ -50,6 +50,12 @@ struct mg_db *mg_db_create(const char *id, const char *label,
    attribute lists. */
 void mg_db_add_field_attrs(struct mg_db *db,
 			   const ARRAY_TYPE(const_string) *fields);
+/* The auth process is stopping: every request waiting in the db fails
+   now, and later ones at once. Dovecot 2.4 frees a passdb's or userdb's
+   settings right after its deinit, so a request answered at the db's
+   last unref, after the other module's deinit, would reach freed memory
+   in Dovecot; each module's deinit calls this before its unref. */
+void mg_db_shutdown(struct mg_db *db);
 void mg_db_unref(struct mg_db **db);
 
 #endif

@@ -125,6 +125,8 @@ struct mg_ldap {
 	/* helper threads opening connections, including those whose
 	   connection stopped waiting for them */
 	struct mg_ldap_open *opens;
+	/* mg_ldap_shutdown() was called: requests fail at once */
+	bool shut_down;
 };
 
 enum mg_ldap_open_step {

@@ -519,6 +519,11 @@ static void mg_ldap_request_submit(struct mg_ldap_request *request)
 
 	DLLIST2_APPEND(&queue->head, &queue->tail, request);
 	ldap->pending++;
+	if (ldap->shut_down) {
+		mg_ldap_request_finish(request, MG_LDAP_RESULT_TEMPFAIL,
+				       "shutting down");
+		return;
+	}
 	if (ldap->pending > ldap->set.max_pending) {
 		mg_ldap_request_finish(request, MG_LDAP_RESULT_TEMPFAIL,
 			t_strdup_printf("too many LDAP requests waiting "
@@ -643,11 +648,11 @@ struct mg_ldap *mg_ldap_init(const struct mg_ldap_settings *set,
 	return ldap;
 }
 
-void mg_ldap_deinit(struct mg_ldap **_ldap)
+void mg_ldap_shutdown(struct mg_ldap *ldap)
 {
-	struct mg_ldap *ldap = *_ldap;
-
-	*_ldap = NULL;
+	if (ldap->shut_down)
+		return;
+	ldap->shut_down = TRUE;
 	/* the queues first: nothing may be left to dispatch onto the
 	   connections while they close */
 	mg_ldap_failback_deinit(ldap);
@@ -656,6 +661,14 @@ void mg_ldap_deinit(struct mg_ldap **_ldap)
 	mg_ldap_conns_destroy(&ldap->conns);
 	mg_ldap_conns_destroy(&ldap->bind_conns);
 	mg_ldap_opens_deinit(ldap);
+}
+
+void mg_ldap_deinit(struct mg_ldap **_ldap)
+{
+	struct mg_ldap *ldap = *_ldap;
+
+	*_ldap = NULL;
+	mg_ldap_shutdown(ldap);
 	event_unref(&ldap->event);
 	pool_unref(&ldap->pool);
 }

@@ -89,6 +89,10 @@ typedef void mg_ldap_bind_callback_t(enum mg_ldap_result result,
 struct mg_ldap *mg_ldap_init(const struct mg_ldap_settings *set,
 			     struct event *parent_event);
 /* Fails every request still waiting (TEMPFAIL) and closes everything. */
+/* Fails every request, queued or in flight, and every later one at once;
+   the connections close. For the auth process's shutdown, while
+   Dovecot's requests can still take an answer (see mg_db_shutdown()). */
+void mg_ldap_shutdown(struct mg_ldap *ldap);
 void mg_ldap_deinit(struct mg_ldap **ldap);
 
 void mg_ldap_search(struct mg_ldap *ldap, pool_t pool,

@@ -385,6 +385,7 @@ static void mg_passdb_deinit(struct passdb_module *_module)
 {
 	struct mg_passdb_module *module = (struct mg_passdb_module *)_module;
 
+	mg_db_shutdown(module->db);
 	mg_db_unref(&module->db);
 }
 

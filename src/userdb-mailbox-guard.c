@@ -304,6 +304,7 @@ static void mg_userdb_deinit(struct userdb_module *_module)
 {
 	struct mg_userdb_module *module = (struct mg_userdb_module *)_module;
 
+	mg_db_shutdown(module->db);
 	mg_db_unref(&module->db);
 }
 

@@ -124,7 +124,8 @@ class TLSWorld:
         LOCAL_USER alone."""
         dc = self.sb.dovecot(start=False)
         settings = ad_tree.plugin_settings(over.pop("uris", self.slapd.uri),
-                                           request_timeout="2s", **over)
+                                           **{"request_timeout": "2s",
+                                              **over})
         dc.auth_dbs = mgsetup.auth_dbs_for(dc, settings)
         if local_passdb:
             path = dc.write_settings_text(
@@ -289,6 +290,35 @@ def test_stalled_starttls_handshake_blocks_nothing(world):
                            **world.service_dn()) as dc:
             assert_stall_blocks_nothing(dc, stall, stall.uri)
         assert stall.errors == []
+    finally:
+        stall.close()
+
+
+def test_stop_while_a_login_waits_is_clean(world):
+    """Dovecot stopped while a login waits in the plugin (here for a
+    handshake that never ends): the plugin answers it before Dovecot frees
+    what the answer needs (2.4 frees a passdb's settings at its deinit)."""
+    stall = TLSStallServer(starttls=True)
+    try:
+        dc = world.dovecot(uris=stall.uri, tls="yes",
+                           tls_ca_cert_file=world.ca, request_timeout="60s",
+                           **world.service_dn())
+        try:
+            with dc.auth_client() as ac:
+                rid = ac.send_plain(ALICE.login, ALICE.password)
+                assert stall.wait_seen(1, timeout=10), \
+                    "the plugin never reached the stalled handshake"
+                dc.stop()
+                try:
+                    answer = ac.wait_all([rid], timeout=10)[rid]
+                except (OSError, EOFError, RuntimeError, TimeoutError):
+                    answer = None     # the socket closed first
+        finally:
+            dc.stop()
+        # a temporary failure or nothing, never a login
+        assert answer is None or answer.temp, answer
+        log = dc.log_text()
+        assert dc.crash_lines(log) == [], log[-3000:]
     finally:
         stall.close()
 

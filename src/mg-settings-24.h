@@ -45,6 +45,8 @@ struct mg_settings {
 	unsigned int connections;
 	unsigned int max_pending;
 	unsigned int request_timeout;
+	const char *change_feed;
+	unsigned int change_feed_timeout;
 
 	/* passdb_mailbox_guard_* */
 	const char *passdb_filter;

@@ -73,6 +73,8 @@ SHARED_24 = {
     "connections": "mailbox_guard_connections",
     "max_pending": "mailbox_guard_max_pending",
     "request_timeout": "mailbox_guard_request_timeout",
+    "change_feed": "mailbox_guard_change_feed",
+    "change_feed_timeout": "mailbox_guard_change_feed_timeout",
     # TLS: 2.4's own ssl_client_* (as 2.4's LDAP driver reads them)
     "tls_ca_cert_file": "ssl_client_ca_file",
     "tls_ca_cert_dir": "ssl_client_ca_dir",

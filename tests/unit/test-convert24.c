@@ -128,7 +128,6 @@ static void test_untranslatable(void)
 		  "custom_recipient_reason: %$: no attribute" },
 		{ "nt_domain", "50%", "nt_domain: a '%' (not \"%%\")" },
 		{ "uris", "ldap://a%zz", "uris: a '%' not followed by two hex" },
-		{ "change_feed", "auto", "change_feed: 2.4 has no setting" },
 		{ "tls_require_cert", "sometimes",
 		  "tls_require_cert: expected never" },
 		{ "tls", "maybe", "tls: expected yes or no" },
@@ -291,7 +290,7 @@ static void test_keys_and_places(void)
 		    "\"  Not here, see %{ldap:mail | default}\"");
 	assert_line(&result, "mailbox_guard_audit_only = no");
 	g_assert_true(strstr(result.text, "mailbox_guard_uris") < passdb_at);
-	g_assert_null(strstr(result.text, "change_feed"));
+	assert_line(&result, "mailbox_guard_change_feed = no");
 
 	passdb = block_of(result.text, "passdb mailbox_guard");
 	g_assert_true(has_line(passdb, "  driver = mailbox_guard"));

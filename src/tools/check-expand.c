@@ -53,6 +53,8 @@ static bool var_key_by_name(const char *name, size_t len, char *key_r)
 	return false;
 }
 
+#ifndef MG_CHECK_DOVECOT_24
+/* 2.3's one-letter variables (%u, %n, ...) */
 static bool var_key_valid(char key)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(var_names); i++) {
@@ -61,6 +63,7 @@ static bool var_key_valid(char key)
 	}
 	return false;
 }
+#endif
 
 /* %{ldap:attr[:default]}: the first value, or all of them joined with
    "," for ldap_multi; the default (else "") when the entry lacks attr. */

@@ -6,6 +6,7 @@
 #include "mg-config.h"
 #include "mg-tls.h"
 #include "check-entry.h"
+#include "check-settings.h"
 #include "check-ldap.h"
 
 struct check_ldap {
@@ -42,19 +43,20 @@ static char *tls_ctx_error(const struct mg_config *config)
 {
 	struct mg_error error;
 
-	if (!mg_tls_file_readable("tls_ca_cert_file", config->tls_ca_cert_file,
+	if (!mg_tls_file_readable(CHECK_TLS_CA_FILE, config->tls_ca_cert_file,
 				  false, &error) ||
-	    !mg_tls_file_readable("tls_ca_cert_dir", config->tls_ca_cert_dir,
+	    !mg_tls_file_readable(CHECK_TLS_CA_DIR, config->tls_ca_cert_dir,
 				  true, &error) ||
-	    !mg_tls_file_readable("tls_cert_file", config->tls_cert_file,
+	    !mg_tls_file_readable(CHECK_TLS_CERT_FILE, config->tls_cert_file,
 				  false, &error) ||
-	    !mg_tls_file_readable("tls_key_file", config->tls_key_file,
+	    !mg_tls_file_readable(CHECK_TLS_KEY_FILE, config->tls_key_file,
 				  false, &error))
 		return g_strdup_printf("can't load the TLS files: %s",
 				       error.message);
-	return g_strdup("can't load the TLS files: one of tls_ca_cert_file, "
-			"tls_ca_cert_dir, tls_cert_file, tls_key_file is not "
-			"valid PEM, or the key does not match the certificate");
+	return g_strdup("can't load the TLS files: one of "CHECK_TLS_CA_FILE
+			", "CHECK_TLS_CA_DIR", "CHECK_TLS_CERT_FILE", "
+			CHECK_TLS_KEY_FILE" is not valid PEM, or the key does "
+			"not match the certificate");
 }
 
 /* The TLS settings go on this handle only, and a fresh TLS context is

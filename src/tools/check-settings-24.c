@@ -12,6 +12,7 @@
 
 #define DEFAULT_DOVECOT_CONF "/etc/dovecot/dovecot.conf"
 #define SHARED_PREFIX "mailbox_guard_"
+#define SSL_CLIENT_PREFIX "ssl_client_"
 
 /* A 2.4 setting and the core's (2.3) key it sets. */
 struct doveconf_key {
@@ -26,11 +27,14 @@ static const struct doveconf_key keys[] = {
 	{ "mailbox_guard_base", "base" },
 	{ "mailbox_guard_scope", "scope" },
 	{ "mailbox_guard_starttls", "tls" },
-	{ "mailbox_guard_tls_ca_cert_file", "tls_ca_cert_file" },
-	{ "mailbox_guard_tls_ca_cert_dir", "tls_ca_cert_dir" },
-	{ "mailbox_guard_tls_cert_file", "tls_cert_file" },
-	{ "mailbox_guard_tls_key_file", "tls_key_file" },
-	{ "mailbox_guard_tls_require_cert", "tls_require_cert" },
+	/* Dovecot's own TLS client settings, as the plugin reads them */
+	{ "ssl_client_ca_file", "tls_ca_cert_file" },
+	{ "ssl_client_ca_dir", "tls_ca_cert_dir" },
+	{ "ssl_client_cert_file", "tls_cert_file" },
+	{ "ssl_client_key_file", "tls_key_file" },
+	{ "ssl_client_require_valid_cert", "tls_require_cert" },
+	{ "mailbox_guard_change_feed", "change_feed" },
+	{ "mailbox_guard_change_feed_timeout", "change_feed_timeout" },
 	{ "mailbox_guard_recipient_profile", "recipient_profile" },
 	{ "mailbox_guard_custom_recipient_match", "custom_recipient_match" },
 	{ "mailbox_guard_mailbox_match", "mailbox_match" },
@@ -120,7 +124,9 @@ static char *unquote(const char *value)
 static char *block_key(const char *kind, const char *key)
 {
 	if (g_str_has_prefix(key, SHARED_PREFIX) ||
-	    g_str_has_prefix(key, "passdb_") || g_str_has_prefix(key, "userdb_"))
+	    g_str_has_prefix(key, "passdb_") ||
+	    g_str_has_prefix(key, "userdb_") ||
+	    g_str_has_prefix(key, SSL_CLIENT_PREFIX))
 		return g_strdup(key);
 	return g_strdup_printf("%s_mailbox_guard_%s", kind, key);
 }
@@ -187,6 +193,12 @@ static void parse_line(const char *line, struct doveconf_block *block,
 			block->values = g_hash_table_new_full(
 				g_str_hash, g_str_equal, g_free, g_free);
 			block->fields = g_ptr_array_new_with_free_func(g_free);
+		} else if (block->kind == NULL && block->skip_depth == 0 &&
+			   block->filter == NULL &&
+			   strcmp(words[0], "ssl_client") == 0 &&
+			   words[1] != NULL && words[2] == NULL) {
+			/* the top level's TLS client settings */
+			block->filter = g_strdup(words[0]);
 		} else if (block->kind != NULL && block->skip_depth == 0 &&
 			   !block->in_fields && block->filter == NULL &&
 			   words[1] != NULL && words[2] == NULL) {
@@ -229,6 +241,16 @@ static void parse_line(const char *line, struct doveconf_block *block,
 			key = full;
 		}
 		g_hash_table_replace(block->values, key, unquote(eq + 3));
+	} else if (block->filter != NULL) {
+		char *name = g_strndup(line, eq - line);
+		char *key = g_strconcat(block->filter, "_", name, NULL);
+
+		g_free(name);
+		/* as below: a block's own value wins */
+		if (g_hash_table_contains(set->values, key))
+			g_free(key);
+		else
+			g_hash_table_insert(set->values, key, unquote(eq + 3));
 	} else if (g_str_has_prefix(line, SHARED_PREFIX) ||
 		   g_str_has_prefix(line, "passdb_" SHARED_PREFIX) ||
 		   g_str_has_prefix(line, "userdb_" SHARED_PREFIX)) {
@@ -343,6 +365,10 @@ static bool check_vars(const char *name, const char *value, char **error_r)
 		}
 		if (p[1] == '{')
 			continue;
+		/* an LDAP URL's escaped character, as the plugin takes it */
+		if (strcmp(name, SHARED_PREFIX "uris") == 0 &&
+		    g_ascii_isxdigit(p[1]) && g_ascii_isxdigit(p[2]))
+			continue;
 		*error_r = g_strdup_printf("%s: '%%%c' is Dovecot 2.3 syntax: "
 			"2.4's variables are written %%{name}", name,
 			p[1] == '\0' ? ' ' : p[1]);
@@ -373,6 +399,12 @@ static bool apply_key(struct mg_config *config, const struct doveconf_key *key,
 		return false;
 	if (strcmp(key->core, "sasl_bind") == 0)
 		return config_set(config, "sasl_bind", "yes", error_r);
+	if (strcmp(key->core, "tls_require_cert") == 0) {
+		/* what the plugin makes of 2.4's yes/no (mg-settings-24.c) */
+		return config_set(config, key->core,
+				  strcmp(value, "no") == 0 ? "allow" : "hard",
+				  error_r);
+	}
 	if (strcmp(key->core, "sasl_mech") == 0 && strchr(value, ' ') != NULL) {
 		*error_r = g_strdup_printf("%s: give one mechanism (EXTERNAL)",
 					   key->name);

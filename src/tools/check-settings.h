@@ -8,6 +8,20 @@
 
 #include <stdbool.h>
 
+/* The TLS files' settings, named as the admin wrote them (and as the
+   plugin's log names them, mg-compat.h) */
+#ifdef MG_CHECK_DOVECOT_24
+#  define CHECK_TLS_CA_FILE "ssl_client_ca_file"
+#  define CHECK_TLS_CA_DIR "ssl_client_ca_dir"
+#  define CHECK_TLS_CERT_FILE "ssl_client_cert_file"
+#  define CHECK_TLS_KEY_FILE "ssl_client_key_file"
+#else
+#  define CHECK_TLS_CA_FILE "tls_ca_cert_file"
+#  define CHECK_TLS_CA_DIR "tls_ca_cert_dir"
+#  define CHECK_TLS_CERT_FILE "tls_cert_file"
+#  define CHECK_TLS_KEY_FILE "tls_key_file"
+#endif
+
 #ifdef MG_CHECK_DOVECOT_24
 #  define CHECK_SETTINGS_OPTION_HELP \
 	"Not on Dovecot 2.4: its settings are dovecot.conf's"

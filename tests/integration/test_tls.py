@@ -380,11 +380,8 @@ def run_check_tool(world, name, **over):
     stderr."""
     settings = ad_tree.plugin_settings(over.pop("uris", world.slapd.uri),
                                        request_timeout="2s", **over)
-    path = world.sb.path(f"{name}.conf")
-    with open(path, "w") as f:
-        f.write(render_settings(settings))
-    r = subprocess.run([check_tool(), "-c", path, ALICE.login],
-                       capture_output=True, text=True, timeout=60)
+    check_tool()
+    r = mgsetup.check_tool(world.sb, settings, name)(ALICE.login)
     assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
     return r.stderr
 
@@ -409,7 +406,8 @@ def test_check_tool_names_missing_ca_file(world):
     ca = os.path.join(world.pki, "no-such-ca.pem")
     err = run_check_tool(world, "missing-ca", tls="yes", tls_ca_cert_file=ca,
                          **world.service_dn())
-    assert (f"can't load the TLS files: tls_ca_cert_file {ca}: "
+    name = "ssl_client_ca_file" if is_24() else "tls_ca_cert_file"
+    assert (f"can't load the TLS files: {name} {ca}: "
             "No such file or directory") in err, err
 
 
@@ -489,13 +487,8 @@ def test_check_tool_uses_starttls_on_ldap_uris_only(world):
                 sasl_bind="yes", sasl_mech="EXTERNAL")
     settings = ad_tree.plugin_settings(over.pop("uris"),
                                        request_timeout="2s", **over)
-    path = world.sb.path("ldapi-tls.conf")
-    with open(path, "w") as f:
-        f.write(render_settings(settings))
-    os.chmod(path, 0o600)
-    r = subprocess.run([check_tool(), "-c", path, "--dovecot-conf=",
-                        ALICE.login], capture_output=True, text=True,
-                       timeout=60)
+    check_tool()
+    r = mgsetup.check_tool(world.sb, settings, "ldapi-tls")(ALICE.login)
     # connected, bound and searched (exit 3 would be an LDAP error); the
     # test ACL shows the tree only to the auth process's own identity,
     # so root's EXTERNAL bind finds nobody (exit 2)

@@ -297,3 +297,38 @@ def test_refusal_is_final_in_a_passdb_chain(mode):
             assert rc == (doveadm_tempfail_rc() if mode == "tempfail"
                           else 77), out
         assert "passwd-file" not in dc.log_text()
+
+
+# --- a field's failed check never hands the login to a later passdb -------------
+
+# fields whose check fails for every client here (127.x is outside the net)
+FAILED_CHECKS = {"fail": "=fail=y", "allow_nets": "=allow_nets=192.0.2.0/24"}
+
+
+@pytest.mark.parametrize("check", sorted(FAILED_CHECKS))
+def test_failed_field_check_does_not_undo_a_refusal(check):
+    """Dovecot turns a passdb's OK into "user unknown" when one of its
+    fields' checks failed, and asks the next passdb. Behind a passwd-file
+    that knows the custom recipient and a static userdb (no mailbox_guard
+    userdb to stop it) that next OK was a login: the refusal stays the
+    answer, for plaintext and for CRAM-MD5."""
+    with Sandbox() as sb:
+        ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
+        dc = sb.dovecot(start=False,
+                        settings={"auth_mechanisms": "plain login cram-md5"})
+        settings = tree.plugin_settings(ldap.uri)
+        settings["pass_attrs"] = tree.PASS_ATTRS + "," + FAILED_CHECKS[check]
+        passdb, _ = mgsetup.auth_dbs_for(dc, settings)
+        local = dc.write_settings_text(
+            "local", f"{PARTNER.login}:{{PLAIN}}{PARTNER.password}::::::\n",
+            mode=0o644)
+        dc.auth_dbs = [passdb, AuthDB("passdb", "passwd-file", local),
+                       AuthDB("userdb", "static", "uid=nobody gid=nogroup")]
+        dc.start()
+        ok, reply = dc.imap_login(PARTNER.login, PARTNER.password)
+        assert not ok and reply.startswith("NO [CONTACTADMIN]"), reply
+        ok, reply = dc.imap_authenticate_cram_md5(PARTNER.login,
+                                                  PARTNER.password)
+        assert not ok, reply
+        rc, out = dc.doveadm_auth_test(PARTNER.login, PARTNER.password)
+        assert rc == 77 and "code=user_disabled" in out, out

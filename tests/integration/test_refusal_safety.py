@@ -20,7 +20,8 @@ import pytest
 
 import mgsetup
 from fixtures import ad_tree as tree
-from sandbox import Sandbox, IMAP_AUTHFAIL, AuthDB, doveadm_tempfail_rc
+from sandbox import (Sandbox, IMAP_AUTHFAIL, AuthDB, doveadm_tempfail_rc,
+                     is_24)
 from sandbox.load import wait_until
 from sandbox.fakeldap import FakeLdap, attribute, entry_body, tlv, integer
 
@@ -109,14 +110,27 @@ def test_malformed_entry_is_a_tempfail(case):
 
 # --- chain settings that could undo a refusal ---------------------------------
 
+# 2.4 names the mechanisms filter mechanisms_filter
+MECHANISMS = "mechanisms_filter" if is_24() else "mechanisms"
 CHAIN_CASES = {
-    "override-proxy": ({"override_fields": "proxy=y host=127.0.0.2"},
-                       r"override_fields sets proxy"),
-    "override-noauthenticate": ({"override_fields": "noauthenticate"},
-                                r"override_fields sets noauthenticate"),
     "continue": ({"result_success": "continue-ok"},
                  r"result_success = continue-ok"),
+    # logins kept from mailbox_guard reach the static passdb unclassified
+    "skip": ({"skip": "authenticated"}, r"skip = authenticated keeps"),
+    "mechanisms": ({MECHANISMS: "plain"}, MECHANISMS + r" = plain keeps"),
+    "username-filter": ({"username_filter": "*@example.org"},
+                        r"username_filter = \*@example.org keeps"),
 }
+if not is_24():
+    # 2.4 has no override_fields: its fields { } are applied by the plugin,
+    # before the refusal drops them (test_routing_fields_..., test_fields_
+    # that_would_undo_a_refusal_are_dropped)
+    CHAIN_CASES.update({
+        "override-proxy": ({"override_fields": "proxy=y host=127.0.0.2"},
+                           r"override_fields sets proxy"),
+        "override-noauthenticate": ({"override_fields": "noauthenticate"},
+                                    r"override_fields sets noauthenticate"),
+    })
 
 
 @pytest.mark.parametrize("case", sorted(CHAIN_CASES))
@@ -152,6 +166,30 @@ def test_routing_fields_in_pass_attrs_are_dropped_by_a_refusal():
         assert rc == 77 and not re.search(r"^\s*(proxy|host)", out, re.M), out
         rc, out = dc.doveadm_auth_test(ALICE.login, ALICE.password)
         assert rc == 0 and re.search(r"^\s*host=127.0.0.2", out, re.M), out
+
+
+def test_fields_that_would_undo_a_refusal_are_dropped():
+    """noauthenticate (OK becomes "ask the next passdb") and fail set by
+    the passdb's own fields: the refusal drops them, so a later passdb
+    that knows the custom recipient is never asked."""
+    with Sandbox() as sb:
+        ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
+        dc = sb.dovecot(start=False)
+        settings = tree.plugin_settings(ldap.uri)
+        settings["pass_attrs"] = (tree.PASS_ATTRS +
+                                  ",=noauthenticate=y,=proxy=y")
+        passdb, _ = mgsetup.auth_dbs_for(dc, settings)
+        local = dc.write_settings_text(
+            "local", f"{PARTNER.login}:{{PLAIN}}{PARTNER.password}::::::\n",
+            mode=0o644)
+        dc.auth_dbs = [passdb, AuthDB("passdb", "passwd-file", local),
+                       AuthDB("userdb", "static", "uid=nobody gid=nogroup")]
+        dc.start()
+        ok, reply = dc.imap_login(PARTNER.login, PARTNER.password)
+        assert not ok and reply.startswith("NO [CONTACTADMIN]"), reply
+        rc, out = dc.doveadm_auth_login(PARTNER.login, PARTNER.password)
+        assert rc == 77 and "nologin" in out, out
+        assert not re.search(r"^\s*(proxy|noauthenticate)\b", out, re.M), out
 
 
 # --- the duplicate warning is written only for a verified password -------------
@@ -236,12 +274,15 @@ def test_client_name_never_forges_a_log_line(nasty):
     assert_clean(log)
 
 
-def test_directory_user_name_with_control_characters_is_refused():
-    """pass_attrs renaming the user to such a value: Dovecot would log the
-    rename as it is, so it is an error, never a login."""
+@pytest.mark.parametrize("field", ["user", "username"])
+def test_directory_user_name_with_control_characters_is_refused(field):
+    """pass_attrs (2.4: fields { }) renaming the user, whole or in part,
+    to such a value: Dovecot would log the rename as it is, so it is an
+    error, never a login. (The only field naming the user: 2.4's fields
+    { } holds a key once.)"""
     with Sandbox() as sb:
-        dc = start(sb, {"pass_attrs": "legacyExchangeDN=user," +
-                        tree.PASS_ATTRS},
+        dc = start(sb, {"pass_attrs": f"legacyExchangeDN={field},"
+                        "userPassword=password"},
                    dovecot_settings=DEBUG, extra_ldif=nasty_ldif())
         ok, reply = dc.imap_login("evil", "evilpw")
         assert not ok and reply.startswith(TEMPFAIL), reply

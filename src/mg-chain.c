@@ -12,20 +12,38 @@ static const char *const mg_chain_services[] = {
 	"imap", "pop3", "submission", "sieve", "lmtp", "doveadm", "smtp", NULL
 };
 
+static bool mg_chain_rule_continues(enum auth_db_rule rule)
+{
+	return rule == AUTH_DB_RULE_CONTINUE ||
+		rule == AUTH_DB_RULE_CONTINUE_OK ||
+		rule == AUTH_DB_RULE_CONTINUE_FAIL;
+}
+
+/* Dovecot answers OK at the end of a chain in which a rule said "ok" */
+static bool mg_chain_rule_succeeds(enum auth_db_rule rule)
+{
+	return rule == AUTH_DB_RULE_RETURN_OK ||
+		rule == AUTH_DB_RULE_CONTINUE_OK;
+}
+
 static void mg_chain_check_result(const struct auth_passdb *passdb)
 {
-	switch (passdb->result_success) {
-	case AUTH_DB_RULE_RETURN:
-	case AUTH_DB_RULE_RETURN_OK:
-	case AUTH_DB_RULE_RETURN_FAIL:
-		break;
-	case AUTH_DB_RULE_CONTINUE:
-	case AUTH_DB_RULE_CONTINUE_OK:
-	case AUTH_DB_RULE_CONTINUE_FAIL:
+	const struct auth_passdb_settings *set = passdb->set;
+
+	if (mg_chain_rule_continues(passdb->result_success)) {
 		i_fatal("passdb %s: result_success = %s would let the next "
 			"passdb answer after a refusal: use return-ok",
-			mg_chain_passdb_name(passdb),
-			passdb->set->result_success);
+			mg_chain_passdb_name(passdb), set->result_success);
+	}
+	if (mg_chain_rule_succeeds(passdb->result_failure)) {
+		i_fatal("passdb %s: result_failure = %s would make a wrong "
+			"password a success: use continue or return-fail",
+			mg_chain_passdb_name(passdb), set->result_failure);
+	}
+	if (mg_chain_rule_succeeds(passdb->result_internalfail)) {
+		i_fatal("passdb %s: result_internalfail = %s would make an "
+			"LDAP failure a success: use return-fail",
+			mg_chain_passdb_name(passdb), set->result_internalfail);
 	}
 }
 
@@ -60,6 +78,24 @@ static void mg_chain_check_narrowing(const struct auth_passdb *passdb,
 		mg_chain_passdb_name(other));
 }
 
+/* While LDAP can't answer, nothing tells a custom recipient from a
+   mailbox: a later passdb that knows one would let it in. */
+static void mg_chain_check_internalfail(const struct auth_passdb *passdb)
+{
+	const struct auth_passdb *other;
+
+	if (!mg_chain_rule_continues(passdb->result_internalfail))
+		return;
+	other = mg_chain_other_answerer(passdb->next);
+	if (other == NULL)
+		return;
+	i_fatal("passdb %s: result_internalfail = %s (Dovecot's default is "
+		"continue) would hand a login LDAP could not answer to passdb "
+		"%s, which would let in a custom recipient it knows: use "
+		"return-fail", mg_chain_passdb_name(passdb),
+		passdb->set->result_internalfail, mg_chain_passdb_name(other));
+}
+
 static void mg_chain_check_list(const struct passdb_module *module,
 				const struct auth_passdb *list)
 {
@@ -71,6 +107,7 @@ static void mg_chain_check_list(const struct passdb_module *module,
 		mg_chain_check_release(passdb);
 		mg_chain_check_result(passdb);
 		mg_chain_check_narrowing(passdb, list);
+		mg_chain_check_internalfail(passdb);
 	}
 }
 

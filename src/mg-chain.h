@@ -6,6 +6,11 @@
    failure or with OK + nologin for a login process; settings of the chain
    could still undo that or go around it, and are fatal at start:
    - a result_success that goes on to the next passdb after the refusal;
+   - a result_failure or result_internalfail that says "ok": a wrong
+     password or an LDAP failure would be a success;
+   - a result_internalfail that goes on to a later passdb that can answer:
+     while LDAP can't tell a custom recipient from a mailbox, that passdb
+     would let in one it knows;
    - skip, a mechanisms filter or a username_filter on the mailbox_guard
      passdb while another passdb in the same chain can answer: the logins
      it keeps from mailbox_guard reach that passdb unclassified;

@@ -110,6 +110,9 @@ def test_malformed_entry_is_a_tempfail(case):
 
 # --- chain settings that could undo a refusal ---------------------------------
 
+# What a mailbox_guard passdb with a later passdb needs: while LDAP is
+# down, no later passdb answers (the default, continue, is fatal at start)
+NEVER_ON_LDAP_TROUBLE = {"result_internalfail": "return-fail"}
 # 2.4 names the mechanisms filter mechanisms_filter
 MECHANISMS = "mechanisms_filter" if is_24() else "mechanisms"
 CHAIN_CASES = {
@@ -120,6 +123,16 @@ CHAIN_CASES = {
     "mechanisms": ({MECHANISMS: "plain"}, MECHANISMS + r" = plain keeps"),
     "username-filter": ({"username_filter": "*@example.org"},
                         r"username_filter = \*@example.org keeps"),
+    # a wrong password or an LDAP failure would be a success
+    "failure-ok": ({"result_failure": "return-ok"},
+                   r"result_failure = return-ok would make a wrong password"),
+    "internalfail-ok": ({"result_internalfail": "continue-ok"},
+                        r"result_internalfail = continue-ok would make"),
+    # the static passdb would answer while LDAP is down (None: Dovecot's
+    # default, continue)
+    "internalfail-continue": ({"result_internalfail": None},
+                              r"result_internalfail = continue \(Dovecot's "
+                              r"default is continue\) would hand"),
 }
 if not is_24():
     # 2.4 has no override_fields: its fields { } are applied by the plugin,
@@ -141,7 +154,10 @@ def test_chain_that_could_undo_a_refusal_is_fatal(case):
         dc = sb.dovecot(start=False)
         passdb, userdb = mgsetup.auth_dbs_for(dc,
                                               tree.plugin_settings(ldap.uri))
+        passdb.settings.update(NEVER_ON_LDAP_TROUBLE)
         passdb.settings.update(block)
+        passdb.settings = {k: v for k, v in passdb.settings.items()
+                           if v is not None}
         dc.auth_dbs = [passdb, userdb,
                        AuthDB("passdb", "static", "password=anything")]
         dc.start(wait_greeting=False)
@@ -179,6 +195,7 @@ def test_fields_that_would_undo_a_refusal_are_dropped():
         settings["pass_attrs"] = (tree.PASS_ATTRS +
                                   ",=noauthenticate=y,=proxy=y")
         passdb, _ = mgsetup.auth_dbs_for(dc, settings)
+        passdb.settings.update(NEVER_ON_LDAP_TROUBLE)
         local = dc.write_settings_text(
             "local", f"{PARTNER.login}:{{PLAIN}}{PARTNER.password}::::::\n",
             mode=0o644)
@@ -323,6 +340,7 @@ def test_refusal_is_final_in_a_passdb_chain(mode):
         settings = tree.plugin_settings(ldap.uri)
         settings["custom_recipient_result"] = mode
         passdb, userdb = mgsetup.auth_dbs_for(dc, settings)
+        passdb.settings.update(NEVER_ON_LDAP_TROUBLE)
         local = dc.write_settings_text(
             "local", f"{PARTNER.login}:{{PLAIN}}{PARTNER.password}::::::\n",
             mode=0o644)
@@ -360,6 +378,7 @@ def test_failed_field_check_does_not_undo_a_refusal(check):
         settings = tree.plugin_settings(ldap.uri)
         settings["pass_attrs"] = tree.PASS_ATTRS + "," + FAILED_CHECKS[check]
         passdb, _ = mgsetup.auth_dbs_for(dc, settings)
+        passdb.settings.update(NEVER_ON_LDAP_TROUBLE)
         local = dc.write_settings_text(
             "local", f"{PARTNER.login}:{{PLAIN}}{PARTNER.password}::::::\n",
             mode=0o644)
@@ -373,3 +392,29 @@ def test_failed_field_check_does_not_undo_a_refusal(check):
         assert not ok, reply
         rc, out = dc.doveadm_auth_test(PARTNER.login, PARTNER.password)
         assert rc == 77 and "code=user_disabled" in out, out
+
+
+def test_ldap_down_never_hands_a_custom_recipient_to_a_later_passdb():
+    """With result_internalfail = return-fail (what the check at start
+    asks for), LDAP being down is a temporary failure, final: the later
+    passwd-file that knows the custom recipient is not asked, over IMAP
+    and SMTP AUTH, behind a static userdb."""
+    with Sandbox() as sb:
+        ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
+        dc = sb.dovecot(start=False)
+        passdb, _ = mgsetup.auth_dbs_for(dc, tree.plugin_settings(ldap.uri))
+        passdb.settings.update(NEVER_ON_LDAP_TROUBLE)
+        local = dc.write_settings_text(
+            "local", f"{PARTNER.login}:{{PLAIN}}{PARTNER.password}::::::\n"
+                     "localonly:{PLAIN}Local-pw-1::::::\n", mode=0o644)
+        dc.auth_dbs = [passdb, AuthDB("passdb", "passwd-file", local),
+                       AuthDB("userdb", "static", "uid=nobody gid=nogroup")]
+        dc.start()
+        # LDAP up: a name it doesn't know reaches the passwd-file
+        assert dc.imap_login("localonly", "Local-pw-1").ok
+        ldap.stop()
+        ok, reply = dc.imap_login(PARTNER.login, PARTNER.password)
+        assert not ok and reply.startswith(TEMPFAIL), reply
+        rc, out = dc.doveadm_auth_test(PARTNER.login, PARTNER.password,
+                                       "smtp")
+        assert rc == doveadm_tempfail_rc() and "code=temp_fail" in out, out

@@ -27,8 +27,17 @@ const char *mg_chain_passdb_narrowing(const struct auth_passdb *passdb)
 	return NULL;
 }
 
-/* Nothing more: 2.4 has no override_fields, and a passdb's fields { }
-   are applied by the plugin itself, before a refusal drops them. */
-void mg_chain_check_release(const struct auth_passdb *passdb ATTR_UNUSED)
+/* 2.4 has no override_fields: a passdb's fields { } are applied by the
+   plugin itself, before a refusal drops them. But use_worker runs the
+   passdb in an auth-worker process, which is not told that the request
+   came from an auth-client socket (Postfix, doveadm auth test): it would
+   answer those with the OK + nologin that only login processes refuse. */
+void mg_chain_check_release(const struct auth_passdb *passdb)
 {
+	if (passdb->set->use_worker) {
+		i_fatal("passdb %s: use_worker = yes would answer a refusal to "
+			"Postfix and doveadm with an OK they take as a success "
+			"(an auth worker can't tell who asked): remove it, the "
+			"plugin never blocks", passdb->name);
+	}
 }

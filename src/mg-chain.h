@@ -16,7 +16,9 @@
      it keeps from mailbox_guard reach that passdb unclassified;
    - on 2.3, override_fields naming a routing field (applied after the
      answer). 2.4 has none: its fields { } are the plugin's to apply,
-     before the refusal drops them. */
+     before the refusal drops them;
+   - on 2.4, use_worker: an auth worker doesn't know the request came
+     from an auth-client socket, and answers it as a login process. */
 
 struct passdb_module;
 struct auth_passdb;

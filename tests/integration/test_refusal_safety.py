@@ -134,7 +134,11 @@ CHAIN_CASES = {
                               r"result_internalfail = continue \(Dovecot's "
                               r"default is continue\) would hand"),
 }
-if not is_24():
+if is_24():
+    # an auth worker answered doveadm auth test -x service=imap with OK
+    CHAIN_CASES["use-worker"] = ({"use_worker": "yes"},
+                                 r"use_worker = yes would answer a refusal")
+else:
     # 2.4 has no override_fields: its fields { } are applied by the plugin,
     # before the refusal drops them (test_routing_fields_..., test_fields_
     # that_would_undo_a_refusal_are_dropped)

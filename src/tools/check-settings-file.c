@@ -5,9 +5,8 @@
 #include "mg-config-file.h"
 #include "check-settings-file.h"
 
-static void check_settings_warning(void *context G_GNUC_UNUSED,
-				   enum mg_conf_warning warning,
-				   const char *message)
+void check_settings_warning(void *context G_GNUC_UNUSED,
+			    enum mg_conf_warning warning, const char *message)
 {
 	fprintf(stderr, "mailbox-guard-check: warning: %s\n", message);
 	if (warning == MG_CONF_WARNING_ENV) {

@@ -14,6 +14,7 @@
 #include "check-lookup.h"
 #include "check-pass-attrs.h"
 #include "check-settings-file.h"
+#include "check-to24.h"
 #include "check-username.h"
 #include "check-verdict.h"
 
@@ -34,6 +35,8 @@ struct check_options {
 	char *remote_ip;
 	char *master_user;
 	char *dovecot_conf;
+	/* --to-2.4: the settings file to convert */
+	char *to_24;
 	gboolean json;
 	/* as given, then as Dovecot hands it to the passdb */
 	const char *user;
@@ -82,6 +85,9 @@ static bool parse_options(int argc, char **argv, struct check_options *opts_r,
 		  "(default: doveconf's; \"\" for none)", "CONF" },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &opts_r->json,
 		  "Print one JSON object", NULL },
+		{ "to-2.4", 0, 0, G_OPTION_ARG_FILENAME, &opts_r->to_24,
+		  "Print the Dovecot 2.4 settings meaning the same as the "
+		  "2.3 settings file SETTINGS (no USER)", "SETTINGS" },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL }
 	};
 	GOptionContext *context = g_option_context_new("USER");
@@ -96,6 +102,11 @@ static bool parse_options(int argc, char **argv, struct check_options *opts_r,
 	if (!ok) {
 		*error_r = g_strdup(error->message);
 		g_error_free(error);
+	} else if (opts_r->to_24 != NULL) {
+		if (argc != 1) {
+			*error_r = g_strdup("--to-2.4 takes no USER");
+			ok = false;
+		}
 	} else if (argc != 2) {
 		*error_r = g_strdup("exactly one USER is needed "
 				    "(see --help)");
@@ -432,6 +443,7 @@ static void run_free(struct check_run *run)
 	g_free(run->options.remote_ip);
 	g_free(run->options.master_user);
 	g_free(run->options.dovecot_conf);
+	g_free(run->options.to_24);
 	g_free(run->username.user);
 	g_free(run->username.note);
 }
@@ -454,8 +466,13 @@ int main(int argc, char **argv)
 	int status;
 
 	memset(&run, 0, sizeof(run));
-	if (!parse_options(argc, argv, &run.options, &error) ||
-	    !run_check(&run, &error)) {
+	if (parse_options(argc, argv, &run.options, &error) &&
+	    run.options.to_24 != NULL) {
+		status = check_to24(run.options.to_24);
+		run_free(&run);
+		return status;
+	}
+	if (error != NULL || !run_check(&run, &error)) {
 		print_error(&run, error);
 		g_free(error);
 		run_free(&run);

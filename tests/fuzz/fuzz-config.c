@@ -14,19 +14,6 @@
 
 #define FUZZ_CONFIG_MAX_LINES 512
 
-static char *trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
-			   end[-1] == '\r'))
-		*--end = '\0';
-	return s;
-}
-
 static void error_poison(struct mg_error *error)
 {
 	memset(error, 'x', sizeof(*error));
@@ -92,14 +79,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		next = strchr(line, '\n');
 		if (next != NULL)
 			*next++ = '\0';
-		key = trim(line);
+		key = fuzz_trim(line);
 		if (*key == '\0' || *key == '#')
 			continue;
 		eq = strchr(key, '=');
 		if (eq != NULL) {
 			*eq = '\0';
-			value = trim(eq + 1);
-			key = trim(key);
+			value = fuzz_trim(eq + 1);
+			key = fuzz_trim(key);
 		} else {
 			value = "";
 		}

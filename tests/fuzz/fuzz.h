@@ -46,6 +46,21 @@ static inline char *fuzz_strndup(const uint8_t *data, size_t size)
 	return s;
 }
 
+/* A settings line's key or value as Dovecot's reader hands it over:
+   spaces and tabs around it (and a CR at the end) removed, in place. */
+static inline char *fuzz_trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
+			   end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
+
 /* A directory entry made of static tables: attribute name (compared
    case-insensitively, as the core expects) -> NULL-terminated values. */
 struct fuzz_attr {

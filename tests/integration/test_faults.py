@@ -122,7 +122,7 @@ def test_down_at_start_tempfails_then_resumes(sandbox):
     # reconnecting backs off to at most 1 s: "about a second", plus
     # one login's own time on a busy machine
     assert first_ok < 2.0, attempts
-    assert "connected again" in dc.log_since(mark)
+    assert dc.wait_log("connected again", since=mark)
     assert dc.imap_login(PARTNER.login, PARTNER.password).text == \
         "NO [CONTACTADMIN] The requested mailbox is not available on this server."
     assert_auth_survived(dc, pid)

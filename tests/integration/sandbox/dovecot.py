@@ -515,13 +515,15 @@ class Dovecot:
         # the default vsz_limit (256 MB) allows
         # auth-worker processes (user listing always runs in one) are the
         # same binary with -w, and load the plugin too
+        # (2.4 spells "no limit" unlimited)
+        vsz = "unlimited" if is_24() else "0"
         return ("service auth {\n"
                 f"  executable = {executable}\n"
-                "  vsz_limit = 0\n"
+                f"  vsz_limit = {vsz}\n"
                 "}\n"
                 "service auth-worker {\n"
                 f"  executable = {executable} -w\n"
-                "  vsz_limit = 0\n"
+                f"  vsz_limit = {vsz}\n"
                 "}")
 
     def _prepare_module_dir(self, target, stock, modules):

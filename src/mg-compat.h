@@ -33,6 +33,12 @@ mg_password_verify(struct auth_request *request, const char *plain,
 /* var_expand: 0 on success, -1 on error */
 #define MG_VAR_EXPAND_OK(ret) ((ret) == 0)
 
+/* the TLS settings, as messages name them: 2.4's own ssl_client_* */
+#define MG_TLS_CA_FILE "ssl_client_ca_file"
+#define MG_TLS_CA_DIR "ssl_client_ca_dir"
+#define MG_TLS_CERT_FILE "ssl_client_cert_file"
+#define MG_TLS_KEY_FILE "ssl_client_key_file"
+
 #else
 
 #define mg_log_password_mismatch(request) \
@@ -59,6 +65,11 @@ mg_password_verify(struct auth_request *request, const char *plain,
 
 /* var_expand: 1 on success, 0 for an unknown variable, -1 on error */
 #define MG_VAR_EXPAND_OK(ret) ((ret) > 0)
+
+#define MG_TLS_CA_FILE "tls_ca_cert_file"
+#define MG_TLS_CA_DIR "tls_ca_cert_dir"
+#define MG_TLS_CERT_FILE "tls_cert_file"
+#define MG_TLS_KEY_FILE "tls_key_file"
 
 /* 2.4's name; 2.4's 3-argument str_begins() means something else */
 #define str_begins_with(str, prefix) str_begins(str, prefix)

@@ -53,6 +53,9 @@ static void mg_db_build_search_attrs(struct mg_db *db)
 	/* what the audit trail names the entry by */
 	mg_attrs_add(db->pool, &attrs, db->config->mailbox_alias_attr);
 	mg_attrs_add(db->pool, &attrs, "legacyExchangeDN");
+	/* what the change feed names entries by */
+	if (db->config->change_feed != MG_CHANGE_FEED_NO)
+		mg_attrs_add(db->pool, &attrs, "entryUUID");
 	p_array_init(&iterate_attrs, db->pool, 8);
 	mg_attrmap_add_attrs(&db->iterate_attrs, db->pool, &iterate_attrs);
 	/* iteration lists mailboxes only, so it reads what classifies */
@@ -80,7 +83,8 @@ void mg_db_add_field_attrs(struct mg_db *db,
 	mg_db_build_search_attrs(db);
 }
 
-struct mg_db *mg_db_create(const char *name, struct mg_config *config)
+struct mg_db *mg_db_create(const char *id, const char *label,
+			   struct mg_config *config)
 {
 	struct mg_ldap_settings ldap_set;
 	struct mg_db *db;
@@ -90,7 +94,8 @@ struct mg_db *mg_db_create(const char *name, struct mg_config *config)
 	db = p_new(pool, struct mg_db, 1);
 	db->refcount = 1;
 	db->pool = pool;
-	db->path = p_strdup(pool, name);
+	db->id = p_strdup(pool, id);
+	db->path = p_strdup(pool, label);
 	db->config = config;
 
 	mg_db_parse_attrmap(db, "pass_attrs", db->config->pass_attrs,
@@ -128,12 +133,12 @@ struct mg_db *mg_db_create(const char *name, struct mg_config *config)
 	return db;
 }
 
-struct mg_db *mg_db_find(const char *name)
+struct mg_db *mg_db_find(const char *id)
 {
 	struct mg_db *db;
 
 	for (db = mg_dbs; db != NULL; db = db->next) {
-		if (strcmp(db->path, name) == 0) {
+		if (strcmp(db->id, id) == 0) {
 			db->refcount++;
 			return db;
 		}

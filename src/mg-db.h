@@ -13,6 +13,8 @@ struct mg_db {
 	struct mg_db *next;
 	int refcount;
 	pool_t pool;
+	/* what mg_db_find() knows it by, and what its log lines name */
+	const char *id;
 	const char *path;
 
 	struct mg_config *config;
@@ -35,12 +37,14 @@ struct mg_db {
 	const char *const *iterate_search_attrs;
 };
 
-/* The db registered under name (2.3: the settings file's path; 2.4: the
+/* The db registered under id (2.3: the settings file's path; 2.4: the
    shared settings), with a new reference, or NULL. */
-struct mg_db *mg_db_find(const char *name);
-/* A new db for config, which it takes over, registered under name. A bad
-   attribute map stops the auth process naming it. */
-struct mg_db *mg_db_create(const char *name, struct mg_config *config);
+struct mg_db *mg_db_find(const char *id);
+/* A new db for config, which it takes over, registered under id; label
+   names it in log lines (2.3: the path; 2.4: the uris, as the id holds
+   the password). A bad attribute map stops the auth process naming it. */
+struct mg_db *mg_db_create(const char *id, const char *label,
+			   struct mg_config *config);
 /* 2.4: adds the attributes that fields (key, value pairs of a fields { }
    block, or NULL) read to the one search per login, and rebuilds the
    attribute lists. */

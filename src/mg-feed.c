@@ -3,12 +3,21 @@
 
 #include "auth-common.h"
 #include "ioloop.h"
+#include "str.h"
 #include "auth-cache.h"
 #include "passdb-cache.h"
+#include "auth-request.h"
+#include "mg-compat.h"
 #include "mg-config.h"
 #include "mg-ldap.h"
 #include "mg-db.h"
 #include "mg-recipient-cache.h"
+#include "mg-feed-ad.h"
+#include "mg-lookup.h"
+#include "mg-anchor.h"
+#include "mg-filter.h"
+#include "mg-cache-key.h"
+#include "mg-feed-index.h"
 #include "mg-feed.h"
 
 #include <ldap.h>
@@ -16,6 +25,10 @@
 /* How soon a feed that went down tries again; libldap's connection
    setup adds its own timeout. */
 #define MG_FEED_RESTART_MSECS 500
+/* The index holds at most one record per this many bytes of
+   auth_cache_size: a cached answer (node, key and value) is rarely
+   smaller. */
+#define MG_FEED_INDEX_BYTES_PER_RECORD 128
 
 enum mg_feed_state {
 	/* not started, or switched off (auto found no syncprov) */
@@ -36,6 +49,11 @@ struct mg_feed {
 	struct event *event;
 	enum mg_feed_state state;
 	struct timeout *to;
+	/* a server that holds the connection open but answers nothing
+	   sends no changes either: a probe every half change_feed_timeout,
+	   answered within the other half, or the connection is dropped */
+	struct timeout *to_ping;
+	pool_t ping_pool;
 
 	/* the stream under way: its request lives in this pool, the
 	   control it was sent with is libldap's */
@@ -43,15 +61,35 @@ struct mg_feed {
 	LDAPControl *ctrls[2];
 	/* the server's last cookie (i_malloc), NULL before the first */
 	struct berval cookie;
+	/* AD's change notification, with ad-notify or auto */
+	struct mg_feed_ad *ad;
+	/* what the sync search asks for: the attributes the filters read */
+	const char *const *attrs;
+
+	/* which cached answers came from which entries and logins */
+	struct mg_feed_index *index;
+	/* changes and flushes seen (mg_feed_seq()) */
+	unsigned int seq;
+	/* the index answers exactly for a new or changed entry: the filters
+	   are anchored on the login's name */
+	bool exact;
+	/* an answer was cached under a key the index does not know: the
+	   next change empties everything */
+	bool untracked;
+	/* since the start, for the log */
+	unsigned int changes, keys_removed, full_flushes;
 
 	/* change_feed = auto: the rootDSE lists the sync control */
 	bool sync_offered;
+	/* change_feed = auto: ... and AD's notification control */
+	bool ad_offered;
 	/* the outage was logged; said again when the feed is back */
 	bool down_logged;
 	bool deinitializing;
 };
 
 static void mg_feed_start(struct mg_feed *feed);
+static void mg_feed_ad_begin(struct mg_feed *feed);
 
 static void mg_feed_set_cookie(struct mg_feed *feed,
 			       const struct berval *cookie)
@@ -74,7 +112,31 @@ static void mg_feed_flush(struct mg_feed *feed, const char *why)
 	if (passdb_cache != NULL)
 		count = auth_cache_clear(passdb_cache);
 	count += mg_recipient_cache_clear(feed->db->recipient_cache);
+	if (feed->index != NULL)
+		(void)mg_feed_index_clear(feed->index);
+	feed->seq++;
+	feed->untracked = FALSE;
 	e_debug(feed->event, "%s: %u cache entries flushed", why, count);
+}
+
+/* What the index can't judge exactly: everything goes, counted */
+static void mg_feed_flush_unsure(struct mg_feed *feed, const char *why)
+{
+	feed->full_flushes++;
+	mg_feed_flush(feed, why);
+}
+
+static void mg_feed_remove_key(const char *key, void *context)
+{
+	struct mg_feed *feed = context;
+
+	if (str_begins_with(key, MG_FEED_RECIPIENT_KEY_PREFIX)) {
+		mg_recipient_cache_forget(feed->db->recipient_cache,
+			key + strlen(MG_FEED_RECIPIENT_KEY_PREFIX));
+	} else {
+		mg_cache_key_remove(key);
+	}
+	feed->keys_removed++;
 }
 
 static void mg_feed_restart_timeout(struct mg_feed *feed)
@@ -88,6 +150,7 @@ static void mg_feed_restart_timeout(struct mg_feed *feed)
    back. */
 static void mg_feed_down(struct mg_feed *feed, const char *error)
 {
+	timeout_remove(&feed->to_ping);
 	mg_feed_flush(feed, "down");
 	if (!feed->down_logged) {
 		e_error(feed->event, "down, auth cache flushed; answers now "
@@ -123,15 +186,101 @@ static void mg_feed_refresh_done(struct mg_feed *feed)
 
 static void mg_feed_changed(struct mg_feed *feed, const char *what)
 {
+	feed->seq++;
 	if (feed->state == MG_FEED_PERSISTING)
-		mg_feed_flush(feed, what);
+		mg_feed_flush_unsure(feed, what);
 	/* during the refresh: mg_feed_refresh_done() flushes */
+}
+
+/* RFC 4122's text form of the 16 bytes of a syncUUID, as slapd writes
+   entryUUID */
+static const char *mg_feed_uuid_text(const struct berval *uuid)
+{
+	static const char hex[] = "0123456789abcdef";
+	string_t *str = t_str_new(40);
+
+	for (ber_len_t i = 0; i < uuid->bv_len; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			str_append_c(str, '-');
+		str_append_c(str, hex[((unsigned char)uuid->bv_val[i]) >> 4]);
+		str_append_c(str, hex[((unsigned char)uuid->bv_val[i]) & 15]);
+	}
+	return str_c(str);
+}
+
+/* The login names a changed entry may now answer for: each value of
+   the attributes the filters read, and its local part. */
+static unsigned int mg_feed_invalidate_values(struct mg_feed *feed,
+					      LDAP *ld, LDAPMessage *msg)
+{
+	const char *const *names;
+	struct berval **vals;
+	BerElement *ber = NULL;
+	unsigned int count = 0;
+	char *attr;
+	int i;
+
+	for (attr = ldap_first_attribute(ld, msg, &ber); attr != NULL;
+	     attr = ldap_next_attribute(ld, msg, ber)) {
+		vals = ldap_get_values_len(ld, msg, attr);
+		for (i = 0; vals != NULL && vals[i] != NULL; i++) {
+			names = mg_feed_index_login_names(t_strndup(
+				vals[i]->bv_val, vals[i]->bv_len));
+			for (; *names != NULL; names++) {
+				count += mg_feed_index_invalidate(
+					feed->index, *names);
+			}
+		}
+		ldap_value_free_len(vals);
+		ldap_memfree(attr);
+	}
+	ber_free(ber, 0);
+	return count;
+}
+
+/* One entry added, changed, renamed or deleted while persisting: the
+   keys that came from it, and those of the logins it may now match. */
+static void mg_feed_entry_changed(struct mg_feed *feed, LDAP *ld,
+				  LDAPMessage *msg, ber_int_t state,
+				  const char *uuid, const char *what)
+{
+	unsigned int count;
+
+	feed->seq++;
+	if (feed->state != MG_FEED_PERSISTING)
+		return;
+	feed->changes++;
+	if (feed->untracked) {
+		mg_feed_flush_unsure(feed, t_strdup_printf(
+			"%s (an answer was cached under a key not indexed)",
+			what));
+		return;
+	}
+	if (uuid == NULL) {
+		mg_feed_flush_unsure(feed, t_strdup_printf(
+			"%s (no readable entryUUID)", what));
+		return;
+	}
+	count = mg_feed_index_invalidate(feed->index,
+					 t_strconcat("u:", uuid, NULL));
+	/* a delete can only take an entry away from the logins that
+	   found it */
+	if (state != LDAP_SYNC_DELETE) {
+		if (!feed->exact) {
+			mg_feed_flush_unsure(feed, t_strdup_printf(
+				"%s (the filters are not anchored on the "
+				"login name)", what));
+			return;
+		}
+		count += mg_feed_invalidate_values(feed, ld, msg);
+	}
+	e_debug(feed->event, "%s: %u cached answers removed", what, count);
 }
 
 /* syncStateValue: SEQUENCE { state ENUMERATED, entryUUID OCTET STRING,
    cookie OCTET STRING OPTIONAL } */
 static bool mg_feed_parse_state(struct mg_feed *feed, LDAPControl *ctrl,
-				ber_int_t *state_r)
+				ber_int_t *state_r, const char **uuid_r)
 {
 	BerElement *ber = ber_init(&ctrl->ldctl_value);
 	struct berval uuid, cookie;
@@ -141,6 +290,8 @@ static bool mg_feed_parse_state(struct mg_feed *feed, LDAPControl *ctrl,
 	if (ber == NULL)
 		return FALSE;
 	ok = ber_scanf(ber, "{em", state_r, &uuid) != LBER_ERROR;
+	/* uuid points into ber */
+	*uuid_r = ok && uuid.bv_len == 16 ? mg_feed_uuid_text(&uuid) : NULL;
 	if (ok && ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE) {
 		ok = ber_scanf(ber, "m", &cookie) != LBER_ERROR;
 		if (ok)
@@ -153,20 +304,22 @@ static bool mg_feed_parse_state(struct mg_feed *feed, LDAPControl *ctrl,
 static void mg_feed_entry(struct mg_feed *feed, LDAP *ld, LDAPMessage *msg)
 {
 	LDAPControl **ctrls = NULL, *ctrl;
+	const char *uuid;
 	ber_int_t state;
 	char *dn;
 
 	if (ldap_get_entry_controls(ld, msg, &ctrls) != LDAP_SUCCESS)
 		ctrls = NULL;
 	ctrl = ldap_control_find(LDAP_CONTROL_SYNC_STATE, ctrls, NULL);
-	if (ctrl == NULL || !mg_feed_parse_state(feed, ctrl, &state)) {
+	if (ctrl == NULL || !mg_feed_parse_state(feed, ctrl, &state, &uuid)) {
 		/* a change the feed can't read is still a change */
 		mg_feed_changed(feed, "entry without a readable sync state");
 	} else if (state != LDAP_SYNC_PRESENT) {
 		dn = ldap_get_dn(ld, msg);
 		T_BEGIN {
-			mg_feed_changed(feed, t_strdup_printf(
-				"%s %s", state == LDAP_SYNC_ADD ? "add" :
+			mg_feed_entry_changed(feed, ld, msg, state, uuid,
+				t_strdup_printf("%s %s",
+				state == LDAP_SYNC_ADD ? "add" :
 				state == LDAP_SYNC_DELETE ? "delete" :
 				"modify", dn == NULL ? "?" : dn));
 		} T_END;
@@ -301,10 +454,53 @@ static LDAPControl *mg_feed_sync_control(struct mg_feed *feed)
 	return ctrl;
 }
 
+static void mg_feed_ping_end(enum mg_ldap_result result,
+			      struct mg_entry *const *entries ATTR_UNUSED,
+			      unsigned int count ATTR_UNUSED,
+			      const char *error, struct mg_feed *feed)
+{
+	pool_unref(&feed->ping_pool);
+	/* a silent server: the client drops the connection, which ends
+	   the stream (mg_feed_stream_end()) */
+	if (result != MG_LDAP_RESULT_OK && !feed->deinitializing)
+		e_debug(feed->event, "ping failed: %s", error);
+}
+
+/* A search on the feed's connection that finds nothing: the rootDSE
+   under a filter it can't match. */
+static void mg_feed_ping(struct mg_feed *feed)
+{
+	static const char *const attrs[] = { LDAP_NO_ATTRS, NULL };
+	struct mg_ldap_search search;
+
+	if (feed->ping_pool != NULL) {
+		/* the last one is still out: its timeout decides */
+		return;
+	}
+	i_zero(&search);
+	search.base = "";
+	search.scope = LDAP_SCOPE_BASE;
+	search.filter = "(!(objectClass=*))";
+	search.attrs = attrs;
+	feed->ping_pool = pool_alloconly_create("mailbox_guard feed ping",
+						 256);
+	mg_ldap_search(feed->ldap, feed->ping_pool, &search,
+		       mg_feed_ping_end, feed);
+}
+
+/* Either stream sends nothing while the directory is quiet: the pings
+   tell a quiet server from a silent one. */
+static void mg_feed_ping_start(struct mg_feed *feed)
+{
+	if (feed->state == MG_FEED_REFRESHING && feed->to_ping == NULL) {
+		feed->to_ping = timeout_add(
+			feed->db->config->change_feed_timeout_msecs / 2,
+			mg_feed_ping, feed);
+	}
+}
+
 static void mg_feed_stream_start(struct mg_feed *feed)
 {
-	/* no attributes: the DN and the sync state say all it needs */
-	static const char *const attrs[] = { LDAP_NO_ATTRS, NULL };
 	struct mg_ldap_search search;
 
 	feed->ctrls[0] = mg_feed_sync_control(feed);
@@ -319,12 +515,51 @@ static void mg_feed_stream_start(struct mg_feed *feed)
 	search.base = feed->db->config->base;
 	search.scope = (int)feed->db->config->scope;
 	search.filter = "(objectClass=*)";
-	search.attrs = attrs;
+	search.attrs = feed->attrs;
 	search.server_ctrls = feed->ctrls;
 	feed->state = MG_FEED_REFRESHING;
 	feed->stream_pool = pool_alloconly_create("mailbox_guard feed", 1024);
 	mg_ldap_stream(feed->ldap, feed->stream_pool, &search, mg_feed_msg,
 		       mg_feed_stream_end, feed);
+	mg_feed_ping_start(feed);
+}
+
+/* AD's change notification (mg-feed-ad.c): its events do what the
+   sync search's do. It has no cookie, so every start is a full one. */
+static void mg_feed_ad_up(void *context)
+{
+	mg_feed_refresh_done(context);
+}
+
+static void mg_feed_ad_changed(void *context, const char *dn,
+			       const char *guid, bool deleted)
+{
+	T_BEGIN {
+		mg_feed_changed(context, t_strdup_printf(
+			"%s %s (objectGUID %s)", deleted ? "delete" : "change",
+			dn, guid == NULL ? "?" : guid));
+	} T_END;
+}
+
+static void mg_feed_ad_down(void *context, const char *error)
+{
+	struct mg_feed *feed = context;
+
+	if (!feed->deinitializing)
+		mg_feed_down(feed, error);
+}
+
+static const struct mg_feed_ad_events mg_feed_ad_events = {
+	.up = mg_feed_ad_up,
+	.changed = mg_feed_ad_changed,
+	.down = mg_feed_ad_down,
+};
+
+static void mg_feed_ad_begin(struct mg_feed *feed)
+{
+	feed->state = MG_FEED_REFRESHING;
+	mg_feed_ad_start(feed->ad);
+	mg_feed_ping_start(feed);
 }
 
 /* The rootDSE, read as a stream: its DN is empty, which the lookups'
@@ -345,6 +580,10 @@ static void mg_feed_probe_msg(LDAP *ld, LDAPMessage *msg, struct mg_feed *feed)
 		    memcmp(vals[i]->bv_val, LDAP_CONTROL_SYNC,
 			   vals[i]->bv_len) == 0)
 			feed->sync_offered = TRUE;
+		if (vals[i]->bv_len == strlen(MG_FEED_AD_NOTIFICATION_OID) &&
+		    memcmp(vals[i]->bv_val, MG_FEED_AD_NOTIFICATION_OID,
+			   vals[i]->bv_len) == 0)
+			feed->ad_offered = TRUE;
 	}
 	ldap_value_free_len(vals);
 }
@@ -362,10 +601,15 @@ static void mg_feed_probe_end(enum mg_ldap_result result,
 			"reading the rootDSE failed: %s", error));
 		return;
 	}
+	if (!feed->sync_offered && feed->ad_offered) {
+		mg_feed_ad_begin(feed);
+		return;
+	}
 	if (!feed->sync_offered) {
 		e_info(feed->event, "change_feed = auto: the server does not "
 		       "offer Content Synchronization (RFC 4533, slapd's "
-		       "syncprov): no feed, answers expire by auth_cache_ttl");
+		       "syncprov) nor AD's change notification: no feed, "
+		       "answers expire by auth_cache_ttl");
 		feed->state = MG_FEED_OFF;
 		return;
 	}
@@ -377,6 +621,10 @@ static void mg_feed_start(struct mg_feed *feed)
 	static const char *const attrs[] = { "supportedControl", NULL };
 	struct mg_ldap_search search;
 
+	if (feed->db->config->change_feed == MG_CHANGE_FEED_AD_NOTIFY) {
+		mg_feed_ad_begin(feed);
+		return;
+	}
 	if (feed->db->config->change_feed != MG_CHANGE_FEED_AUTO) {
 		mg_feed_stream_start(feed);
 		return;
@@ -389,6 +637,7 @@ static void mg_feed_start(struct mg_feed *feed)
 	search.attrs = attrs;
 	feed->state = MG_FEED_PROBING;
 	feed->sync_offered = FALSE;
+	feed->ad_offered = FALSE;
 	feed->stream_pool = pool_alloconly_create("mailbox_guard feed", 1024);
 	mg_ldap_stream(feed->ldap, feed->stream_pool, &search,
 		       mg_feed_probe_msg, mg_feed_probe_end, feed);
@@ -398,6 +647,8 @@ static void mg_feed_start(struct mg_feed *feed)
    looks for it once the ioloop runs. */
 static void mg_feed_first_start(struct mg_feed *feed)
 {
+	uoff_t records;
+
 	timeout_remove(&feed->to);
 	if (passdb_cache == NULL) {
 		e_warning(feed->event, "not started: the auth cache is off "
@@ -405,7 +656,59 @@ static void mg_feed_first_start(struct mg_feed *feed)
 			  "fresh");
 		return;
 	}
+	records = global_auth_settings->cache_size /
+		MG_FEED_INDEX_BYTES_PER_RECORD;
+	feed->index = mg_feed_index_init(records > UINT_MAX ? UINT_MAX :
+					 (unsigned int)records,
+					 mg_feed_remove_key, feed);
+	if (!feed->exact) {
+		e_warning(feed->event, "pass_filter or user_filter is not "
+			  "anchored on the login name (or auth_bind_userdn is "
+			  "set): every added or changed entry empties the "
+			  "whole auth cache");
+	}
 	mg_feed_start(feed);
+}
+
+static void mg_feed_add_filter_attrs(pool_t pool,
+				     ARRAY_TYPE(const_string) *attrs,
+				     const char *filter_text, bool *ok)
+{
+	struct mg_filter *filter;
+	struct mg_error error;
+	const char *const *names;
+
+	filter = mg_filter_parse(filter_text, &error);
+	if (filter == NULL) {
+		*ok = FALSE;
+		return;
+	}
+	for (names = mg_filter_attrs(filter); *names != NULL; names++) {
+		const char *name = p_strdup(pool, *names);
+
+		array_push_back(attrs, &name);
+	}
+	mg_filter_free(&filter);
+}
+
+/* What the sync search reads of each entry: the attributes the filters
+   compare (their values are the logins an entry answers for); all of
+   them when a filter can't be read. */
+static const char *const *mg_feed_attrs(struct mg_db *db)
+{
+	static const char *const all[] = { "*", NULL };
+	ARRAY_TYPE(const_string) attrs;
+	bool ok = TRUE;
+
+	p_array_init(&attrs, db->pool, 8);
+	mg_feed_add_filter_attrs(db->pool, &attrs, db->config->pass_filter,
+				 &ok);
+	mg_feed_add_filter_attrs(db->pool, &attrs, db->config->user_filter,
+				 &ok);
+	if (!ok || array_count(&attrs) == 0)
+		return all;
+	array_append_zero(&attrs);
+	return array_front(&attrs);
 }
 
 struct mg_feed *mg_feed_init(struct mg_db *db,
@@ -423,9 +726,21 @@ struct mg_feed *mg_feed_init(struct mg_db *db,
 	event_set_append_log_prefix(feed->event, t_strdup_printf(
 		"mailbox_guard(%s): change feed: ", db->path));
 	set.name = t_strdup_printf("%s, change feed", ldap_set->name);
-	/* one connection, held by the stream */
+	/* one connection, held by the stream; the probe goes on it too */
 	set.connections = 1;
+	set.request_timeout_msecs =
+		I_MAX(db->config->change_feed_timeout_msecs / 2, 1);
 	feed->ldap = mg_ldap_init(&set, auth_event);
+	if (db->config->change_feed == MG_CHANGE_FEED_AD_NOTIFY ||
+	    db->config->change_feed == MG_CHANGE_FEED_AUTO) {
+		feed->ad = mg_feed_ad_init(feed->ldap, feed->event,
+					   db->config->base,
+					   &mg_feed_ad_events, feed);
+	}
+	feed->attrs = mg_feed_attrs(db);
+	feed->exact = mg_anchor_filter(db->config->pass_filter) &&
+		mg_anchor_filter(db->config->user_filter) &&
+		db->config->auth_bind_userdn == NULL;
 	return feed;
 }
 
@@ -445,9 +760,74 @@ void mg_feed_deinit(struct mg_feed **_feed)
 	*_feed = NULL;
 	feed->deinitializing = TRUE;
 	timeout_remove(&feed->to);
+	timeout_remove(&feed->to_ping);
 	/* ends the stream, whose callback frees what it held */
 	mg_ldap_deinit(&feed->ldap);
+	mg_feed_ad_deinit(&feed->ad);
+	if (feed->index != NULL) {
+		e_info(feed->event, "%u changes heard, %u cached answers "
+		       "removed one by one, %u times everything emptied "
+		       "instead", feed->changes, feed->keys_removed,
+		       feed->full_flushes);
+		mg_feed_index_deinit(&feed->index);
+	}
 	i_free(feed->cookie.bv_val);
 	event_unref(&feed->event);
 	i_free(feed);
+}
+
+unsigned int mg_feed_seq(const struct mg_feed *feed)
+{
+	return feed == NULL ? 0 : feed->seq;
+}
+
+bool mg_feed_fresh(const struct mg_feed *feed, unsigned int seq)
+{
+	return feed == NULL || feed->seq == seq;
+}
+
+const char *mg_feed_key(struct mg_feed *feed, struct auth_request *request,
+			bool userdb)
+{
+	const char *key;
+
+	if (feed == NULL || feed->index == NULL)
+		return NULL;
+	if (mg_cache_key_get(request, userdb, &key) < 0)
+		feed->untracked = TRUE;
+	return key;
+}
+
+void mg_feed_cached(struct mg_feed *feed, const char *key,
+		    const struct mg_lookup_result *result)
+{
+	ARRAY_TYPE(const_string) names;
+	const char *const *uuid, *const *login, *name;
+
+	if (feed == NULL || feed->index == NULL || key == NULL ||
+	    result->status == MG_LOOKUP_TEMPFAIL)
+		return;
+	if (!mg_feed_fresh(feed, result->feed_seq)) {
+		/* the directory answered before a change the feed has
+		   since heard of, which may be about this very entry */
+		mg_feed_remove_key(key, feed);
+		return;
+	}
+	if (result->status == MG_LOOKUP_FOUND && result->uuids == NULL) {
+		/* an entry without entryUUID: its delete could not be
+		   traced back to this key */
+		feed->untracked = TRUE;
+	}
+	t_array_init(&names, 8);
+	for (uuid = result->uuids; uuid != NULL && *uuid != NULL; uuid++) {
+		name = t_strconcat("u:", t_str_lcase(*uuid), NULL);
+		array_push_back(&names, &name);
+	}
+	if (result->search_user != NULL) {
+		for (login = mg_feed_index_login_names(result->search_user);
+		     *login != NULL; login++)
+			array_push_back(&names, login);
+	}
+	array_append_zero(&names);
+	mg_feed_index_add(feed->index, key, array_front(&names));
 }

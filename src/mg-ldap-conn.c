@@ -430,20 +430,20 @@ static const char *mg_ldap_conn_tls_ctx_error(const struct mg_ldap_settings *set
 {
 	struct mg_error error;
 
-	if (!mg_tls_file_readable("tls_ca_cert_file", set->tls_ca_cert_file,
+	if (!mg_tls_file_readable(MG_TLS_CA_FILE, set->tls_ca_cert_file,
 				  FALSE, &error) ||
-	    !mg_tls_file_readable("tls_ca_cert_dir", set->tls_ca_cert_dir,
+	    !mg_tls_file_readable(MG_TLS_CA_DIR, set->tls_ca_cert_dir,
 				  TRUE, &error) ||
-	    !mg_tls_file_readable("tls_cert_file", set->tls_cert_file,
+	    !mg_tls_file_readable(MG_TLS_CERT_FILE, set->tls_cert_file,
 				  FALSE, &error) ||
-	    !mg_tls_file_readable("tls_key_file", set->tls_key_file,
+	    !mg_tls_file_readable(MG_TLS_KEY_FILE, set->tls_key_file,
 				  FALSE, &error)) {
 		return t_strdup_printf("can't load the TLS files: %s",
 				       error.message);
 	}
-	return "can't load the TLS files: one of tls_ca_cert_file, "
-		"tls_ca_cert_dir, tls_cert_file, tls_key_file is not valid "
-		"PEM, or the key does not match the certificate";
+	return "can't load the TLS files: one of "MG_TLS_CA_FILE", "
+		MG_TLS_CA_DIR", "MG_TLS_CERT_FILE", "MG_TLS_KEY_FILE" is not "
+		"valid PEM, or the key does not match the certificate";
 }
 
 /* TLS options of this handle alone, then a context built from them:

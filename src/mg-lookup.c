@@ -11,6 +11,8 @@
 #include "mg-ldap.h"
 #include "mg-db.h"
 #include "mg-recipient-cache.h"
+#include "mg-feed.h"
+#include "mg-cache-key.h"
 #include "mg-audit.h"
 #include "mg-lookup.h"
 
@@ -31,6 +33,9 @@ struct mg_lookup_request {
 	void *context;
 	/* set when a custom recipient found by this search is kept */
 	const char *recipient_cache_key;
+	/* the user name the filter was expanded with */
+	const char *search_user;
+	unsigned int feed_seq;
 };
 
 const char *mg_lookup_filter_escape(const char *str,
@@ -133,6 +138,27 @@ void mg_lookup_save(struct mg_db *db, struct auth_request *request,
 	event_set_ptr(request->event, MG_LOOKUP_SAVED_KEY, saved);
 }
 
+/* The entryUUIDs of entries[] (the change feed asks for them), or NULL
+   when one has none */
+static const char *const *
+mg_lookup_uuids(pool_t pool, struct mg_entry *const *entries,
+		unsigned int count)
+{
+	ARRAY_TYPE(const_string) uuids;
+	const char *const *values;
+
+	p_array_init(&uuids, pool, count + 1);
+	for (unsigned int i = 0; i < count; i++) {
+		values = mg_entry_get(entries[i], "entryUUID");
+		if (values == NULL || values[0] == NULL)
+			return NULL;
+		for (; *values != NULL; values++)
+			array_push_back(&uuids, values);
+	}
+	array_append_zero(&uuids);
+	return array_front(&uuids);
+}
+
 static void mg_lookup_search_callback(enum mg_ldap_result ldap_result,
 				      struct mg_entry *const *entries,
 				      unsigned int count, const char *error,
@@ -158,12 +184,25 @@ static void mg_lookup_search_callback(enum mg_ldap_result ldap_result,
 	} else {
 		mg_lookup_choose(lreq, entries, count, &result);
 	}
+	result.search_user = lreq->search_user;
+	result.feed_seq = lreq->feed_seq;
+	if (lreq->db->feed != NULL && ldap_result == MG_LDAP_RESULT_OK)
+		result.uuids = mg_lookup_uuids(request->pool, entries, count);
 	if (lreq->recipient_cache_key != NULL &&
 	    result.status == MG_LOOKUP_FOUND &&
-	    result.kind == MG_KIND_CUSTOM_RECIPIENT) {
+	    result.kind == MG_KIND_CUSTOM_RECIPIENT &&
+	    mg_feed_fresh(lreq->db->feed, result.feed_seq)) {
+		const char *marker = mg_cache_key_marker(request);
+
+		if (marker != NULL)
+			mg_cache_key_marker_set(marker);
 		mg_recipient_cache_store(lreq->db->recipient_cache,
 					 lreq->recipient_cache_key,
-					 request->set->cache_ttl, &result);
+					 request->set->cache_ttl, &result,
+					 marker);
+		mg_feed_cached(lreq->db->feed, t_strconcat(
+			MG_FEED_RECIPIENT_KEY_PREFIX,
+			lreq->recipient_cache_key, NULL), &result);
 	}
 	lreq->callback(&result, request, lreq->context);
 	auth_request_unref(&request);
@@ -174,6 +213,27 @@ static void mg_lookup_search_callback(enum mg_ldap_result ldap_result,
 static bool mg_lookup_recipient_cache_on(const struct auth_request *request)
 {
 	return request->set->cache_size > 0 && request->set->cache_ttl > 0;
+}
+
+/* The custom recipient kept for the search key, unless the auth cache was
+   flushed since: doveadm auth cache flush (all, or this user), SIGHUP or
+   the cache's own eviction took its marker. */
+static bool mg_lookup_from_memory(struct mg_db *db,
+				  struct auth_request *request,
+				  const char *key,
+				  struct mg_lookup_result *result_r)
+{
+	const char *marker;
+
+	if (!mg_recipient_cache_lookup(db->recipient_cache, key,
+				       request->pool, result_r, &marker))
+		return FALSE;
+	if (marker == NULL || mg_cache_key_present(marker))
+		return TRUE;
+	e_debug(authdb_event(request), "custom recipient %s forgotten: the "
+		"auth cache was flushed", mg_log_safe(result_r->entry->dn));
+	mg_recipient_cache_forget(db->recipient_cache, key);
+	return FALSE;
 }
 
 static void mg_lookup_start(struct mg_db *db, struct auth_request *request,
@@ -188,8 +248,9 @@ static void mg_lookup_start(struct mg_db *db, struct auth_request *request,
 
 		key = t_strdup_printf("%d\t%s\t%s", search->scope,
 				      search->base, search->filter);
-		if (mg_recipient_cache_lookup(db->recipient_cache, key,
-					      request->pool, &result)) {
+		if (mg_lookup_from_memory(db, request, key, &result)) {
+			/* the feed forgets it as soon as it changes */
+			result.feed_seq = mg_feed_seq(db->feed);
 			e_debug(authdb_event(request), "custom recipient %s "
 				"from memory (search base=%s filter=%s)",
 				mg_log_safe(result.entry->dn),
@@ -208,6 +269,8 @@ static void mg_lookup_start(struct mg_db *db, struct auth_request *request,
 	lreq->callback = callback;
 	lreq->context = context;
 	lreq->recipient_cache_key = p_strdup(request->pool, key);
+	lreq->search_user = p_strdup(request->pool, request->fields.user);
+	lreq->feed_seq = mg_feed_seq(db->feed);
 	e_debug(authdb_event(request), "search base=%s scope=%d filter=%s",
 		mg_log_safe(search->base), search->scope,
 		mg_log_safe(search->filter));

@@ -19,6 +19,9 @@ struct mg_recipient_cache_node {
 	const char *rule;
 	unsigned int matched;
 	const char *ignored;
+	const char *const *uuids;
+	const char *search_user;
+	const char *marker;
 };
 
 struct mg_recipient_cache {
@@ -54,6 +57,16 @@ unsigned int mg_recipient_cache_clear(struct mg_recipient_cache *cache)
 	return count;
 }
 
+void mg_recipient_cache_forget(struct mg_recipient_cache *cache,
+			       const char *key)
+{
+	struct mg_recipient_cache_node *node;
+
+	node = hash_table_lookup(cache->nodes, key);
+	if (node != NULL)
+		mg_recipient_cache_remove(cache, node);
+}
+
 void mg_recipient_cache_deinit(struct mg_recipient_cache **_cache)
 {
 	struct mg_recipient_cache *cache = *_cache;
@@ -66,7 +79,8 @@ void mg_recipient_cache_deinit(struct mg_recipient_cache **_cache)
 
 bool mg_recipient_cache_lookup(struct mg_recipient_cache *cache,
 			       const char *key, pool_t pool,
-			       struct mg_lookup_result *result_r)
+			       struct mg_lookup_result *result_r,
+			       const char **marker_r)
 {
 	struct mg_recipient_cache_node *node;
 
@@ -78,18 +92,23 @@ bool mg_recipient_cache_lookup(struct mg_recipient_cache *cache,
 		return FALSE;
 	}
 	i_zero(result_r);
+	*marker_r = p_strdup(pool, node->marker);
 	result_r->status = MG_LOOKUP_FOUND;
 	result_r->kind = MG_KIND_CUSTOM_RECIPIENT;
 	result_r->entry = mg_entry_dup(pool, node->entry);
 	result_r->rule = p_strdup(pool, node->rule);
 	result_r->matched = node->matched;
 	result_r->ignored = p_strdup(pool, node->ignored);
+	result_r->uuids = node->uuids == NULL ? NULL :
+		(const char *const *)p_strarray_dup(pool, node->uuids);
+	result_r->search_user = p_strdup(pool, node->search_user);
 	return TRUE;
 }
 
 void mg_recipient_cache_store(struct mg_recipient_cache *cache,
 			      const char *key, unsigned int ttl_secs,
-			      const struct mg_lookup_result *result)
+			      const struct mg_lookup_result *result,
+			      const char *marker)
 {
 	struct mg_recipient_cache_node *node;
 	pool_t pool;
@@ -109,6 +128,10 @@ void mg_recipient_cache_store(struct mg_recipient_cache *cache,
 	node->rule = p_strdup(pool, result->rule);
 	node->matched = result->matched;
 	node->ignored = p_strdup(pool, result->ignored);
+	node->uuids = result->uuids == NULL ? NULL :
+		(const char *const *)p_strarray_dup(pool, result->uuids);
+	node->search_user = p_strdup(pool, result->search_user);
+	node->marker = p_strdup(pool, marker);
 	hash_table_insert(cache->nodes, node->key, node);
 	DLLIST2_PREPEND(&cache->head, &cache->tail, node);
 	cache->count++;

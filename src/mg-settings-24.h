@@ -7,7 +7,8 @@
    knows, shows and checks them). Global keys are mailbox_guard_*, those
    of one passdb or userdb passdb_mailbox_guard_* and
    userdb_mailbox_guard_*, written without the prefix inside a
-   passdb NAME { } or userdb NAME { } block. Every value is validated by
+   passdb NAME { } or userdb NAME { } block. TLS takes Dovecot's own
+   ssl_client_* settings (mg-settings-24.c). Every value is validated by
    the core (mg-config.h), as the 2.3 settings file is. */
 
 #include "mg-config.h"
@@ -28,11 +29,6 @@ struct mg_settings {
 	const char *base;
 	const char *scope;
 	bool starttls;
-	const char *tls_ca_cert_file;
-	const char *tls_ca_cert_dir;
-	const char *tls_cert_file;
-	const char *tls_key_file;
-	const char *tls_require_cert;
 
 	const char *recipient_profile;
 	const char *custom_recipient_match;
@@ -46,9 +42,9 @@ struct mg_settings {
 	const char *exchange_site;
 	const char *mailbox_alias_attr;
 	bool audit_only;
-	const char *connections;
-	const char *max_pending;
-	const char *request_timeout;
+	unsigned int connections;
+	unsigned int max_pending;
+	unsigned int request_timeout;
 
 	/* passdb_mailbox_guard_* */
 	const char *passdb_filter;
@@ -58,6 +54,7 @@ struct mg_settings {
 	const char *userdb_filter;
 	const char *userdb_iterate_filter;
 	ARRAY_TYPE(const_string) userdb_iterate_fields;
+	unsigned int userdb_iterate_page_size;
 };
 
 extern const struct setting_parser_info mg_setting_parser_info;

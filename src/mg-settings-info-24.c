@@ -3,6 +3,7 @@
    into the settings module (mg-settings-module-24.c). */
 
 #include "lib.h"
+#include <ctype.h>
 #include "array.h"
 #include "str.h"
 #include "settings-parser.h"
@@ -29,11 +30,6 @@ static const struct setting_define mg_setting_defines[] = {
 	DEF(STR, base),
 	DEF(STR, scope),
 	DEF(BOOL, starttls),
-	DEF(STR, tls_ca_cert_file),
-	DEF(STR, tls_ca_cert_dir),
-	DEF(STR, tls_cert_file),
-	DEF(STR, tls_key_file),
-	DEF(STR, tls_require_cert),
 	DEF(STR, recipient_profile),
 	DEF(STR, custom_recipient_match),
 	DEF(STR, mailbox_match),
@@ -46,15 +42,16 @@ static const struct setting_define mg_setting_defines[] = {
 	DEF(STR, exchange_site),
 	DEF(STR, mailbox_alias_attr),
 	DEF(BOOL, audit_only),
-	DEF(STR, connections),
-	DEF(STR, max_pending),
-	DEF(STR, request_timeout),
+	DEF(UINT, connections),
+	DEF(UINT, max_pending),
+	DEF(TIME_MSECS, request_timeout),
 	DEF_DB(STR, passdb, filter),
 	DEF_DB(BOOL, passdb, bind),
 	DEF_DB(STR, passdb, bind_userdn),
 	DEF_DB(STR, userdb, filter),
 	DEF_DB(STR, userdb, iterate_filter),
 	DEF_DB(STRLIST, userdb, iterate_fields),
+	DEF_DB(UINT, userdb, iterate_page_size),
 	SETTING_DEFINE_LIST_END
 };
 
@@ -68,11 +65,6 @@ static const struct mg_settings mg_default_settings = {
 	.base = "",
 	.scope = "subtree",
 	.starttls = FALSE,
-	.tls_ca_cert_file = "",
-	.tls_ca_cert_dir = "",
-	.tls_cert_file = "",
-	.tls_key_file = "",
-	.tls_require_cert = "demand",
 	.recipient_profile = "none",
 	.custom_recipient_match = "",
 	.mailbox_match = "",
@@ -86,15 +78,17 @@ static const struct mg_settings mg_default_settings = {
 	.exchange_site = "",
 	.mailbox_alias_attr = "",
 	.audit_only = FALSE,
-	.connections = "2",
-	.max_pending = "256",
-	.request_timeout = "5s",
+	.connections = 2,
+	.max_pending = 256,
+	.request_timeout = 5000,
 	.passdb_filter = "(&(objectClass=posixAccount)(uid=%{user}))",
 	.passdb_bind = FALSE,
 	.passdb_bind_userdn = "",
 	.userdb_filter = "(&(objectClass=posixAccount)(uid=%{user}))",
 	.userdb_iterate_filter = "(objectClass=posixAccount)",
 	.userdb_iterate_fields = ARRAY_INIT,
+	/* OpenLDAP's default size limit: a page never runs into it */
+	.userdb_iterate_page_size = 500,
 };
 
 static const struct setting_keyvalue mg_default_settings_keyvalue[] = {
@@ -125,10 +119,20 @@ enum mg_key_vars {
 	MG_KEY_VARS_LITERAL,
 	/* no %-variables mean anything here */
 	MG_KEY_VARS_NONE,
+	/* LDAP URLs: no variables, %XX is an escaped character */
+	MG_KEY_VARS_URL,
 	/* the request's variables (a filter, a DN) */
 	MG_KEY_VARS_REQUEST,
 	/* and the found entry's, %{ldap:attr} */
 	MG_KEY_VARS_ENTRY,
+};
+
+/* how the struct holds the value (the core takes them all as text) */
+enum mg_key_type {
+	MG_KEY_STR,
+	MG_KEY_BOOL,
+	MG_KEY_UINT,
+	MG_KEY_MSECS,
 };
 
 struct mg_key {
@@ -137,21 +141,22 @@ struct mg_key {
 	enum mg_key_scope scope;
 	enum mg_key_vars vars;
 	size_t offset;
-	bool is_bool;
+	enum mg_key_type type;
 };
 
 #define KEY(name, core, scope, vars) \
 	{ "mailbox_guard_"#name, core, scope, vars, \
-	  offsetof(struct mg_settings, name), FALSE }
-#define KEY_BOOL(name, core, scope) \
-	{ "mailbox_guard_"#name, core, scope, MG_KEY_VARS_NONE, \
-	  offsetof(struct mg_settings, name), TRUE }
+	  offsetof(struct mg_settings, name), MG_KEY_STR }
+#define KEY_TYPED(name, core, type) \
+	{ "mailbox_guard_"#name, core, MG_KEY_SHARED, MG_KEY_VARS_NONE, \
+	  offsetof(struct mg_settings, name), type }
+#define KEY_BOOL(name, core, scope) KEY_TYPED(name, core, MG_KEY_BOOL)
 #define KEY_DB(db, name, core, scope, vars) \
 	{ #db"_mailbox_guard_"#name, core, scope, vars, \
-	  offsetof(struct mg_settings, db##_##name), FALSE }
+	  offsetof(struct mg_settings, db##_##name), MG_KEY_STR }
 
 static const struct mg_key mg_keys[] = {
-	KEY(uris, "uris", MG_KEY_SHARED, MG_KEY_VARS_NONE),
+	KEY(uris, "uris", MG_KEY_SHARED, MG_KEY_VARS_URL),
 	KEY(auth_dn, "dn", MG_KEY_SHARED, MG_KEY_VARS_NONE),
 	KEY(auth_dn_password, "dnpass", MG_KEY_SHARED, MG_KEY_VARS_LITERAL),
 	KEY(auth_sasl_authz_id, "sasl_authz_id", MG_KEY_SHARED,
@@ -159,14 +164,6 @@ static const struct mg_key mg_keys[] = {
 	KEY(base, "base", MG_KEY_SHARED, MG_KEY_VARS_REQUEST),
 	KEY(scope, "scope", MG_KEY_SHARED, MG_KEY_VARS_NONE),
 	KEY_BOOL(starttls, "tls", MG_KEY_SHARED),
-	KEY(tls_ca_cert_file, "tls_ca_cert_file", MG_KEY_SHARED,
-	    MG_KEY_VARS_NONE),
-	KEY(tls_ca_cert_dir, "tls_ca_cert_dir", MG_KEY_SHARED,
-	    MG_KEY_VARS_NONE),
-	KEY(tls_cert_file, "tls_cert_file", MG_KEY_SHARED, MG_KEY_VARS_NONE),
-	KEY(tls_key_file, "tls_key_file", MG_KEY_SHARED, MG_KEY_VARS_NONE),
-	KEY(tls_require_cert, "tls_require_cert", MG_KEY_SHARED,
-	    MG_KEY_VARS_NONE),
 	KEY(recipient_profile, "recipient_profile", MG_KEY_SHARED,
 	    MG_KEY_VARS_NONE),
 	KEY(custom_recipient_match, "custom_recipient_match", MG_KEY_SHARED,
@@ -185,20 +182,24 @@ static const struct mg_key mg_keys[] = {
 	KEY(mailbox_alias_attr, "mailbox_alias_attr", MG_KEY_SHARED,
 	    MG_KEY_VARS_NONE),
 	KEY_BOOL(audit_only, "audit_only", MG_KEY_SHARED),
-	KEY(connections, "connections", MG_KEY_SHARED, MG_KEY_VARS_NONE),
-	KEY(max_pending, "max_pending", MG_KEY_SHARED, MG_KEY_VARS_NONE),
-	KEY(request_timeout, "request_timeout", MG_KEY_SHARED,
-	    MG_KEY_VARS_NONE),
+	KEY_TYPED(connections, "connections", MG_KEY_UINT),
+	KEY_TYPED(max_pending, "max_pending", MG_KEY_UINT),
+	KEY_TYPED(request_timeout, "request_timeout", MG_KEY_MSECS),
 	KEY_DB(passdb, filter, "pass_filter", MG_KEY_PASSDB,
 	       MG_KEY_VARS_REQUEST),
 	{ "passdb_mailbox_guard_bind", "auth_bind", MG_KEY_PASSDB,
-	  MG_KEY_VARS_NONE, offsetof(struct mg_settings, passdb_bind), TRUE },
+	  MG_KEY_VARS_NONE, offsetof(struct mg_settings, passdb_bind),
+	  MG_KEY_BOOL },
 	KEY_DB(passdb, bind_userdn, "auth_bind_userdn", MG_KEY_PASSDB,
 	       MG_KEY_VARS_REQUEST),
 	KEY_DB(userdb, filter, "user_filter", MG_KEY_USERDB,
 	       MG_KEY_VARS_REQUEST),
 	KEY_DB(userdb, iterate_filter, "iterate_filter", MG_KEY_USERDB,
 	       MG_KEY_VARS_REQUEST),
+	{ "userdb_mailbox_guard_iterate_page_size", "iterate_page_size",
+	  MG_KEY_USERDB, MG_KEY_VARS_NONE,
+	  offsetof(struct mg_settings, userdb_iterate_page_size),
+	  MG_KEY_UINT },
 };
 
 /* 2.3's variables and what 2.4 calls them. */
@@ -228,6 +229,14 @@ static bool mg_settings_check_vars(const struct mg_key *key,
 		if (p[1] == '%') {
 			p++;
 			continue;
+		}
+		if (key->vars == MG_KEY_VARS_URL) {
+			if (i_isxdigit(p[1]) && i_isxdigit(p[2]))
+				continue;
+			*error_r = t_strdup_printf("%s: '%%' must be followed "
+				"by two hex digits in an LDAP URL (takes no "
+				"%%{variables})", key->name);
+			return FALSE;
 		}
 		if (p[1] == '$') {
 			*error_r = t_strdup_printf("%s: %%$ is Dovecot 2.3 "
@@ -271,8 +280,16 @@ static const char *mg_settings_value(const struct mg_settings *set,
 {
 	const void *field = CONST_PTR_OFFSET(set, key->offset);
 
-	if (key->is_bool)
+	switch (key->type) {
+	case MG_KEY_STR:
+		break;
+	case MG_KEY_BOOL:
 		return *(const bool *)field ? "yes" : "no";
+	case MG_KEY_UINT:
+		return dec2str(*(const unsigned int *)field);
+	case MG_KEY_MSECS:
+		return t_strdup_printf("%ums", *(const unsigned int *)field);
+	}
 	return *(const char *const *)field;
 }
 

@@ -32,5 +32,5 @@ struct mg_db *mg_db_get(const char *path)
 	config = mg_config_load(path, mg_settings_warning, NULL, &error);
 	if (config == NULL)
 		i_fatal("mailbox_guard: %s", error.message);
-	return mg_db_create(path, config);
+	return mg_db_create(path, path, config);
 }

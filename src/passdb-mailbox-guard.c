@@ -79,13 +79,17 @@ static void mg_passdb_finish(struct mg_passdb_request *preq,
 			     enum passdb_result result)
 {
 	bool custom = mg_passdb_is_custom(preq);
+	const char *key;
 
 	auth_request_ref(request);
 	if (custom && !preq->db->config->audit_only)
 		mg_refusal_poison(request);
+	key = mg_feed_key(preq->db->feed, request, FALSE);
 	preq->verify_plain(result, request);
 	if (custom)
 		mg_refusal_uncache(request, preq->auth_passdb);
+	else
+		mg_feed_cached(preq->db->feed, key, &preq->lookup);
 	auth_request_unref(&request);
 }
 
@@ -262,7 +266,7 @@ mg_passdb_credentials_callback(const struct mg_lookup_result *result,
 			       struct mg_passdb_request *preq)
 {
 	enum passdb_result passdb_result = PASSDB_RESULT_OK;
-	const char *password = NULL, *scheme = NULL;
+	const char *password = NULL, *scheme = NULL, *key;
 
 	preq->lookup = *result;
 	switch (result->status) {
@@ -297,10 +301,13 @@ mg_passdb_credentials_callback(const struct mg_lookup_result *result,
 		break;
 	}
 	auth_request_ref(request);
+	key = mg_feed_key(preq->db->feed, request, FALSE);
 	passdb_handle_credentials(passdb_result, password, scheme,
 				  preq->lookup_credentials, request);
 	if (mg_passdb_is_custom(preq))
 		mg_refusal_uncache(request, preq->auth_passdb);
+	else
+		mg_feed_cached(preq->db->feed, key, &preq->lookup);
 	auth_request_unref(&request);
 }
 

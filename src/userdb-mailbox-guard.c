@@ -16,6 +16,7 @@
 #include "mg-fields.h"
 #include "mg-lookup.h"
 #include "mg-audit.h"
+#include "mg-feed.h"
 #include "mailbox-guard.h"
 
 struct mg_userdb_module {
@@ -80,13 +81,27 @@ mg_userdb_result(struct mg_db *db, struct auth_request *request,
 	return USERDB_RESULT_OK;
 }
 
+/* Answers, and tells the change feed which key holds the answer. */
+static void mg_userdb_answer(struct mg_db *db, struct auth_request *request,
+			     const struct mg_lookup_result *result,
+			     bool during_login, userdb_callback_t *callback)
+{
+	enum userdb_result userdb_result =
+		mg_userdb_result(db, request, result, during_login);
+	const char *key = mg_feed_key(db->feed, request, TRUE);
+
+	auth_request_ref(request);
+	callback(userdb_result, request);
+	mg_feed_cached(db->feed, key, result);
+	auth_request_unref(&request);
+}
+
 static void mg_userdb_lookup_callback(const struct mg_lookup_result *result,
 				      struct auth_request *request,
 				      struct mg_userdb_request *ureq)
 {
 	mg_lookup_warn_duplicates(request, result);
-	ureq->callback(mg_userdb_result(ureq->db, request, result, FALSE),
-		       request);
+	mg_userdb_answer(ureq->db, request, result, FALSE, ureq->callback);
 }
 
 static void mg_userdb_lookup(struct auth_request *request,
@@ -101,7 +116,7 @@ static void mg_userdb_lookup(struct auth_request *request,
 		e_debug(authdb_event(request),
 			"using the entry the passdb found: %s",
 			mg_log_safe(saved->entry->dn));
-		callback(mg_userdb_result(db, request, saved, TRUE), request);
+		mg_userdb_answer(db, request, saved, TRUE, callback);
 		return;
 	}
 	ureq = p_new(request->pool, struct mg_userdb_request, 1);

@@ -76,6 +76,8 @@ static const struct mg_config_key config_keys[] = {
 	KEY(change_feed, MG_CONFIG_CHANGE_FEED),
 	{ "request_timeout", MG_CONFIG_MSECS,
 	  offsetof(struct mg_config, request_timeout_msecs) },
+	{ "change_feed_timeout", MG_CONFIG_MSECS,
+	  offsetof(struct mg_config, change_feed_timeout_msecs) },
 };
 
 /* The same defaults as Dovecot's LDAP driver where the key is shared, so a
@@ -106,6 +108,7 @@ static const struct {
 	{ "max_pending", "256" },
 	{ "request_timeout", "5s" },
 	{ "change_feed", "no" },
+	{ "change_feed_timeout", "10s" },
 };
 
 static const struct mg_config_key *config_key_find(const char *name)
@@ -350,9 +353,12 @@ static bool config_set_typed(struct mg_config *config,
 			*(enum mg_change_feed *)field = MG_CHANGE_FEED_SYNCREPL;
 		else if (strcmp(value, "auto") == 0)
 			*(enum mg_change_feed *)field = MG_CHANGE_FEED_AUTO;
+		else if (strcmp(value, "ad-notify") == 0)
+			*(enum mg_change_feed *)field = MG_CHANGE_FEED_AD_NOTIFY;
 		else {
 			mg_error_set(error_r, "change_feed: expected no, "
-				     "syncrepl or auto, got '%s'", value);
+				     "syncrepl, ad-notify or auto, got '%s'",
+				     value);
 			return false;
 		}
 		return true;

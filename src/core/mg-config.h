@@ -34,8 +34,12 @@ enum mg_change_feed {
 	MG_CHANGE_FEED_NO,
 	/* RFC 4533 refreshAndPersist (OpenLDAP's syncprov) */
 	MG_CHANGE_FEED_SYNCREPL,
-	/* syncrepl when the rootDSE lists its control, else none */
+	/* from the rootDSE's supportedControl: syncrepl, else ad-notify,
+	   else none */
 	MG_CHANGE_FEED_AUTO,
+	/* Active Directory's change notification control
+	   (1.2.840.113556.1.4.528), Samba's too */
+	MG_CHANGE_FEED_AD_NOTIFY,
 };
 
 enum mg_refusal {
@@ -88,6 +92,9 @@ struct mg_config {
 
 	unsigned int connections;
 	enum mg_change_feed change_feed;
+	/* the longest a feed server may stay silent before the feed counts
+	   as down */
+	unsigned int change_feed_timeout_msecs;
 	unsigned int max_pending;
 	unsigned int request_timeout_msecs;
 

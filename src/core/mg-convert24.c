@@ -25,6 +25,8 @@ enum conv_kind {
 	CONV_LITERAL,
 	/* no variables in either release */
 	CONV_PLAIN,
+	/* LDAP URLs: no variables, %XX an escaped character in both */
+	CONV_URL,
 	CONV_BOOL,
 	/* the request's variables (a filter, a DN) */
 	CONV_REQUEST,
@@ -34,6 +36,8 @@ enum conv_kind {
 	CONV_ATTRS,
 	/* sasl_bind and sasl_mech: one 2.4 setting */
 	CONV_SASL,
+	/* tls_require_cert: a certificate checked (yes) or not (no) */
+	CONV_REQUIRE_CERT,
 	/* no 2.4 setting: translatable only at its default */
 	CONV_NONE,
 };
@@ -49,7 +53,7 @@ struct conv_key {
 };
 
 static const struct conv_key conv_keys[] = {
-	{ "uris", "mailbox_guard_uris", CONV_SHARED, CONV_PLAIN, NULL },
+	{ "uris", "mailbox_guard_uris", CONV_SHARED, CONV_URL, NULL },
 	{ "dn", "mailbox_guard_auth_dn", CONV_SHARED, CONV_PLAIN, NULL },
 	{ "dnpass", "mailbox_guard_auth_dn_password", CONV_SHARED,
 	  CONV_LITERAL, NULL },
@@ -60,16 +64,17 @@ static const struct conv_key conv_keys[] = {
 	{ "base", "mailbox_guard_base", CONV_SHARED, CONV_REQUEST, NULL },
 	{ "scope", "mailbox_guard_scope", CONV_SHARED, CONV_PLAIN, NULL },
 	{ "tls", "mailbox_guard_starttls", CONV_SHARED, CONV_BOOL, NULL },
-	{ "tls_ca_cert_file", "mailbox_guard_tls_ca_cert_file", CONV_SHARED,
-	  CONV_PLAIN, NULL },
-	{ "tls_ca_cert_dir", "mailbox_guard_tls_ca_cert_dir", CONV_SHARED,
-	  CONV_PLAIN, NULL },
-	{ "tls_cert_file", "mailbox_guard_tls_cert_file", CONV_SHARED,
-	  CONV_PLAIN, NULL },
-	{ "tls_key_file", "mailbox_guard_tls_key_file", CONV_SHARED,
-	  CONV_PLAIN, NULL },
-	{ "tls_require_cert", "mailbox_guard_tls_require_cert", CONV_SHARED,
-	  CONV_PLAIN, NULL },
+	/* TLS: Dovecot 2.4's own ssl_client_* */
+	{ "tls_ca_cert_file", "ssl_client_ca_file", CONV_SHARED, CONV_PLAIN,
+	  NULL },
+	{ "tls_ca_cert_dir", "ssl_client_ca_dir", CONV_SHARED, CONV_PLAIN,
+	  NULL },
+	{ "tls_cert_file", "ssl_client_cert_file", CONV_SHARED, CONV_PLAIN,
+	  NULL },
+	{ "tls_key_file", "ssl_client_key_file", CONV_SHARED, CONV_PLAIN,
+	  NULL },
+	{ "tls_require_cert", "ssl_client_require_valid_cert", CONV_SHARED,
+	  CONV_REQUIRE_CERT, NULL },
 	{ "recipient_profile", "mailbox_guard_recipient_profile", CONV_SHARED,
 	  CONV_PLAIN, NULL },
 	{ "custom_recipient_match", "mailbox_guard_custom_recipient_match",
@@ -117,7 +122,8 @@ static const struct conv_key conv_keys[] = {
 	  CONV_USERDB, CONV_REQUEST, NULL },
 	{ "iterate_attrs", "userdb_mailbox_guard_iterate_fields", CONV_USERDB,
 	  CONV_ATTRS, "uid=user" },
-	{ "iterate_page_size", NULL, CONV_USERDB, CONV_NONE, "500" },
+	{ "iterate_page_size", "userdb_mailbox_guard_iterate_page_size",
+	  CONV_USERDB, CONV_PLAIN, NULL },
 	{ "user_attrs", "fields", CONV_USERDB, CONV_ATTRS,
 	  "homeDirectory=home,uidNumber=uid,gidNumber=gid" },
 };
@@ -554,6 +560,22 @@ static bool conv_plain_ok(const char *value)
 	return true;
 }
 
+static bool conv_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		(c >= 'A' && c <= 'F');
+}
+
+static bool conv_url_ok(const char *value)
+{
+	for (const char *p = strchr(value, '%'); p != NULL;
+	     p = strchr(p + 1, '%')) {
+		if (!conv_hex(p[1]) || !conv_hex(p[2]))
+			return false;
+	}
+	return true;
+}
+
 static struct conv_buf *conv_block(struct conv *conv, enum conv_where where)
 {
 	switch (where) {
@@ -600,6 +622,15 @@ static void conv_simple(struct conv *conv, const struct conv_key *key,
 		conv_put_setting(conv, buf, conv_indent(key->where),
 				 key->name24, value);
 		return;
+	case CONV_URL:
+		if (!conv_url_ok(value)) {
+			conv_problem(conv, key->key, "a '%' not followed by two "
+				     "hex digits (an escaped character)");
+			return;
+		}
+		conv_put_setting(conv, buf, conv_indent(key->where),
+				 key->name24, value);
+		return;
 	case CONV_BOOL:
 		if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "y") == 0)
 			value = "yes";
@@ -608,6 +639,22 @@ static void conv_simple(struct conv *conv, const struct conv_key *key,
 			value = "no";
 		else {
 			conv_problem(conv, key->key, "expected yes or no");
+			return;
+		}
+		conv_put_setting(conv, buf, conv_indent(key->where),
+				 key->name24, value);
+		return;
+	case CONV_REQUIRE_CERT:
+		if (strcasecmp(value, "demand") == 0 ||
+		    strcasecmp(value, "hard") == 0)
+			value = "yes";
+		else if (strcasecmp(value, "never") == 0 ||
+			 strcasecmp(value, "allow") == 0 ||
+			 strcasecmp(value, "try") == 0)
+			value = "no";
+		else {
+			conv_problem(conv, key->key, "expected never, allow, "
+				     "try, demand or hard");
 			return;
 		}
 		conv_put_setting(conv, buf, conv_indent(key->where),

@@ -12,8 +12,13 @@ static const struct {
 	char key;
 	const char *name;
 } var_names[] = {
+#ifdef MG_CHECK_DOVECOT_24
+	{ 'u', "user" }, { 's', "protocol" }, { 'r', "remote_ip" },
+#else
 	{ 'u', "user" }, { 'n', "username" }, { 'd', "domain" },
-	{ 's', "service" }, { 'r', "rip" }, { '\0', "master_user" },
+	{ 's', "service" }, { 'r', "rip" },
+#endif
+	{ '\0', "master_user" },
 };
 
 static char *var_value(const struct check_expand_vars *vars, char key)
@@ -91,6 +96,11 @@ static char *braced_value(const struct check_expand_context *ctx,
 						   "here", name);
 			return NULL;
 		}
+#ifdef MG_CHECK_DOVECOT_24
+		if (!multi && g_ascii_strcasecmp(name + strlen(LDAP_FUNC),
+						 "dn") == 0)
+			return g_strdup(ctx->entry->dn);
+#endif
 		return ldap_value(ctx->entry, name + strlen(multi ?
 				  LDAP_MULTI_FUNC : LDAP_FUNC), multi);
 	}
@@ -101,6 +111,96 @@ static char *braced_value(const struct check_expand_context *ctx,
 	}
 	return var_value(ctx->vars, key);
 }
+
+#ifdef MG_CHECK_DOVECOT_24
+/* NAME('TEXT') or NAME("TEXT"): TEXT in *text_r, with \xHH and \ before
+   any other character undone. */
+static bool quoted_arg(const char *expr, const char *name, char **text_r)
+{
+	size_t len = strlen(expr), nlen = strlen(name);
+	GString *text;
+	char quote;
+
+	if (len < nlen + 4 || strncmp(expr, name, nlen) != 0 ||
+	    expr[nlen] != '(' || expr[len - 1] != ')')
+		return false;
+	quote = expr[nlen + 1];
+	if ((quote != '\'' && quote != '"') || expr[len - 2] != quote)
+		return false;
+	text = g_string_new(NULL);
+	for (const char *p = expr + nlen + 2; p < expr + len - 2; p++) {
+		if (*p == '\\' && p[1] == 'x' && g_ascii_isxdigit(p[2]) &&
+		    g_ascii_isxdigit(p[3])) {
+			g_string_append_c(text, g_ascii_xdigit_value(p[2]) * 16 +
+					  g_ascii_xdigit_value(p[3]));
+			p += 3;
+		} else {
+			if (*p == '\\' && p + 1 < expr + len - 2)
+				p++;
+			g_string_append_c(text, *p);
+		}
+	}
+	*text_r = g_string_free(text, FALSE);
+	return true;
+}
+
+char *check_expand_name_filter(const char *filter, const char *value)
+{
+	const char *at = strchr(value, '@');
+
+	if (strcmp(filter, "lower") == 0)
+		return g_ascii_strdown(value, -1);
+	if (strcmp(filter, "upper") == 0)
+		return g_ascii_strup(value, -1);
+	if (strcmp(filter, "username") == 0)
+		return at == NULL ? g_strdup(value) : g_strndup(value, at - value);
+	if (strcmp(filter, "domain") == 0)
+		return g_strdup(at == NULL ? "" : at + 1);
+	return NULL;
+}
+
+/* default, default('TEXT') or default("TEXT"): TEXT ("" for none) in
+   *text_r. */
+static bool filter_default(const char *filter, char **text_r)
+{
+	if (strcmp(filter, "default") == 0) {
+		*text_r = g_strdup("");
+		return true;
+	}
+	return quoted_arg(filter, "default", text_r);
+}
+
+/* Dovecot 2.4: %{NAME | filter | ...} with the filters lower, upper,
+   username, domain and default('TEXT') (TEXT when the value is empty:
+   the entry lacks the attribute); NAME may be literal('TEXT'). */
+static char *braced_value_24(const struct check_expand_context *ctx,
+			     const char *expr, char **error_r)
+{
+	char **parts = g_strsplit(expr, "|", -1);
+	char *name = g_strstrip(parts[0]), *value;
+
+	if (!quoted_arg(name, "literal", &value))
+		value = braced_value(ctx, name, error_r);
+	for (unsigned int i = 1; value != NULL && parts[i] != NULL; i++) {
+		const char *filter = g_strstrip(parts[i]);
+		char *changed = check_expand_name_filter(filter, value);
+
+		if (changed != NULL)
+			;
+		else if (filter_default(filter, &changed))
+			changed = *value != '\0' ? g_strdup(value) : changed;
+		else {
+			*error_r = g_strdup_printf("%%{%s}: unsupported "
+						   "filter '%s'", expr, filter);
+			changed = NULL;
+		}
+		g_free(value);
+		value = changed;
+	}
+	g_strfreev(parts);
+	return value;
+}
+#endif
 
 static char *apply_modifiers(char *value, const char *modifiers)
 {
@@ -139,8 +239,10 @@ static const char *expand_one(GString *out, const char *p,
 	const char *start = p;
 	char *modifiers, *value = NULL;
 
+#ifndef MG_CHECK_DOVECOT_24
 	while (*p == 'L' || *p == 'U')
 		p++;
+#endif
 	modifiers = g_strndup(start, p - start);
 	if (*p == '{') {
 		const char *end = strchr(p, '}');
@@ -153,15 +255,21 @@ static const char *expand_one(GString *out, const char *p,
 			return NULL;
 		}
 		name = g_strndup(p + 1, end - p - 1);
+#ifdef MG_CHECK_DOVECOT_24
+		value = braced_value_24(ctx, name, error_r);
+#else
 		value = braced_value(ctx, name, error_r);
+#endif
 		g_free(name);
 		p = end + 1;
+#ifndef MG_CHECK_DOVECOT_24
 	} else if (*p == '$' && ctx->dollar != NULL) {
 		value = g_strdup(ctx->dollar);
 		p++;
 	} else if (var_key_valid(*p)) {
 		value = var_value(ctx->vars, *p);
 		p++;
+#endif
 	} else {
 		*error_r = g_strdup_printf("unknown or unsupported variable "
 					   "or modifier %%%.*s",

@@ -7,7 +7,11 @@
    modifiers L (lower case) and U (upper case), %% for a percent sign, and
    in templates that read the entry %{ldap:attr[:default]},
    %{ldap_multi:attr[:default]} (all values, comma-separated) and %$.
-   Anything else is an error naming it, never a silent guess. */
+   Anything else is an error naming it, never a silent guess.
+   Built for Dovecot 2.4 (MG_CHECK_DOVECOT_24), 2.4's forms instead:
+   %{user}, %{protocol}, %{remote_ip}, %{master_user}, %{ldap:attr},
+   %{ldap_multi:attr}, %{ldap:dn}, %{literal('text')}, and the filters
+   lower, upper, username, domain and default[('text')]. */
 
 #include <stddef.h>
 #include <stdbool.h>
@@ -41,6 +45,10 @@ struct check_expand_context {
    (g_free() it) when it uses something unsupported. */
 bool check_expand(GString *out, const char *template,
 		  const struct check_expand_context *ctx, char **error_r);
+
+/* 2.4's name filters (lower, upper, username, domain) applied to value:
+   a new string, or NULL for any other filter. */
+char *check_expand_name_filter(const char *filter, const char *value);
 
 /* Adds to attrs (char *, g_free'd by the array) every attribute template
    names as %{ldap:attr} or %{ldap_multi:attr}, once each, compared

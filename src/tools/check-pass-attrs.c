@@ -66,12 +66,10 @@ static bool parse_item(const char *text, struct check_pass_attr *item_r,
 struct check_pass_attrs *check_pass_attrs_parse(const char *text,
 						char **error_r)
 {
-	struct check_pass_attrs *attrs = g_new0(struct check_pass_attrs, 1);
+	struct check_pass_attrs *attrs = check_pass_attrs_new();
 	char **list = g_strsplit(text == NULL ? "" : text, ",", -1);
 	bool ok = true;
 
-	attrs->items = g_array_new(FALSE, FALSE, sizeof(struct check_pass_attr));
-	g_array_set_clear_func(attrs->items, (GDestroyNotify)item_clear);
 	for (unsigned int i = 0; ok && list[i] != NULL; i++) {
 		const char *item = g_strstrip(list[i]);
 		struct check_pass_attr parsed;
@@ -86,6 +84,26 @@ struct check_pass_attrs *check_pass_attrs_parse(const char *text,
 	if (!ok)
 		check_pass_attrs_free(&attrs);
 	return attrs;
+}
+
+struct check_pass_attrs *check_pass_attrs_new(void)
+{
+	struct check_pass_attrs *attrs = g_new0(struct check_pass_attrs, 1);
+
+	attrs->items = g_array_new(FALSE, FALSE, sizeof(struct check_pass_attr));
+	g_array_set_clear_func(attrs->items, (GDestroyNotify)item_clear);
+	return attrs;
+}
+
+void check_pass_attrs_add(struct check_pass_attrs *attrs,
+			  const char *ldap_attr, const char *field,
+			  const char *template)
+{
+	struct check_pass_attr item = {
+		g_strdup(ldap_attr), g_strdup(field), g_strdup(template)
+	};
+
+	g_array_append_val(attrs->items, item);
 }
 
 void check_pass_attrs_free(struct check_pass_attrs **_attrs)

@@ -21,6 +21,13 @@ struct check_pass_attrs *check_pass_attrs_parse(const char *text,
 						char **error_r);
 void check_pass_attrs_free(struct check_pass_attrs **attrs);
 
+/* Items one by one (Dovecot 2.4's fields { }): ldap_attr=field when
+   template is NULL, =field=template when ldap_attr is NULL. */
+struct check_pass_attrs *check_pass_attrs_new(void);
+void check_pass_attrs_add(struct check_pass_attrs *attrs,
+			  const char *ldap_attr, const char *field,
+			  const char *template);
+
 /* Adds the LDAP attributes the items read to attrs (char *). */
 void check_pass_attrs_add_search_attrs(const struct check_pass_attrs *attrs,
 				       GPtrArray *search_attrs);

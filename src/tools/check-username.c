@@ -3,15 +3,58 @@
 #include <string.h>
 #include <glib.h>
 #include "check-username.h"
+#include "check-expand.h"
 
 struct username_settings {
 	char *default_realm, *translation, *chars, *format;
 };
 
 static const char *const username_keys[] = {
-	"auth_default_realm", "auth_username_translation",
-	"auth_username_chars", "auth_username_format",
+#ifdef MG_CHECK_DOVECOT_24
+	"auth_default_domain",
+#else
+	"auth_default_realm",
+#endif
+	"auth_username_translation", "auth_username_chars",
+	"auth_username_format",
 };
+
+/* "KEY = VALUE" in doveconf's output (2.4 quotes a value with a '#' or
+   spaces at its ends, and refuses -h for keys that filters set too). */
+static char *username_setting(char **lines, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (unsigned int i = 0; lines[i] != NULL; i++) {
+		const char *value = lines[i] + len + 3;
+		size_t vlen;
+
+		if (strncmp(lines[i], key, len) != 0)
+			continue;
+		if (strcmp(lines[i] + len, " =") == 0)
+			return g_strdup("");
+		if (strncmp(lines[i] + len, " = ", 3) != 0)
+			continue;
+		vlen = strlen(value);
+		if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
+			char *inner = g_strndup(value + 1, vlen - 2);
+			char *unquoted = g_strcompress(inner);
+
+			g_free(inner);
+			return unquoted;
+		}
+		return g_strdup(value);
+	}
+	return NULL;
+}
+
+static void username_settings_free(struct username_settings *set)
+{
+	g_free(set->default_realm);
+	g_free(set->translation);
+	g_free(set->chars);
+	g_free(set->format);
+}
 
 /* Runs doveconf once for the four settings; false with *note_r when it
    can't say. */
@@ -30,7 +73,6 @@ static bool username_settings_read(const char *dovecot_conf,
 		argv[argc++] = "-c";
 		argv[argc++] = dovecot_conf;
 	}
-	argv[argc++] = "-h";
 	for (unsigned int i = 0; i < G_N_ELEMENTS(username_keys); i++)
 		argv[argc++] = username_keys[i];
 	ok = g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH,
@@ -49,13 +91,14 @@ static bool username_settings_read(const char *dovecot_conf,
 		return false;
 	}
 	lines = g_strsplit(out, "\n", -1);
-	ok = g_strv_length(lines) >= G_N_ELEMENTS(username_keys);
-	if (ok) {
-		set_r->default_realm = g_strdup(lines[0]);
-		set_r->translation = g_strdup(lines[1]);
-		set_r->chars = g_strdup(lines[2]);
-		set_r->format = g_strdup(lines[3]);
-	} else {
+	set_r->default_realm = username_setting(lines, username_keys[0]);
+	set_r->translation = username_setting(lines, username_keys[1]);
+	set_r->chars = username_setting(lines, username_keys[2]);
+	set_r->format = username_setting(lines, username_keys[3]);
+	ok = set_r->default_realm != NULL && set_r->translation != NULL &&
+		set_r->chars != NULL && set_r->format != NULL;
+	if (!ok) {
+		username_settings_free(set_r);
 		*note_r = g_strdup("doveconf printed less than asked: the name "
 				   "is checked as given");
 	}
@@ -65,14 +108,34 @@ static bool username_settings_read(const char *dovecot_conf,
 	return ok;
 }
 
-static void username_settings_free(struct username_settings *set)
+#ifdef MG_CHECK_DOVECOT_24
+/* The formats the tool applies exactly: %{user} with the filters lower,
+   upper, username and domain (2.4's default is %{user | lower}). Returns
+   NULL for any other. */
+static char *username_format(const char *format, const char *user)
 {
-	g_free(set->default_realm);
-	g_free(set->translation);
-	g_free(set->chars);
-	g_free(set->format);
-}
+	size_t len = strlen(format);
+	char *value = NULL, **parts;
 
+	if (len < 3 || !g_str_has_prefix(format, "%{") ||
+	    strchr(format, '}') != format + len - 1 ||
+	    strchr(format + 2, '%') != NULL)
+		return NULL;
+	parts = g_strsplit_set(format + 2, "|}", -1);
+	if (strcmp(g_strstrip(parts[0]), "user") == 0)
+		value = g_strdup(user);
+	/* the last part is what follows the '}': nothing */
+	for (unsigned int i = 1; value != NULL && parts[i + 1] != NULL; i++) {
+		char *changed = check_expand_name_filter(g_strstrip(parts[i]),
+							 value);
+
+		g_free(value);
+		value = changed;
+	}
+	g_strfreev(parts);
+	return value;
+}
+#else
 /* The formats the tool applies exactly: one variable (%u, %n, %d or
    their %{user}, %{username}, %{domain} names), with at most an L (lower
    case) or U (upper case) modifier. Returns NULL for any other. */
@@ -114,6 +177,7 @@ static char *username_format(const char *format, const char *user)
 	g_regex_unref(regex);
 	return result;
 }
+#endif
 
 /* translation, then chars: false with *error_r when a character is
    refused. */
@@ -177,9 +241,9 @@ bool check_username_fix(const char *dovecot_conf, const char *user,
 		return false;
 	} else if (strcmp(formatted, user) != 0) {
 		result_r->note = g_strdup_printf("Dovecot gives the passdb "
-			"'%s', not '%s' (auth_default_realm, "
-			"auth_username_translation, auth_username_format = %s): "
-			"checking '%s'", formatted, user, set.format, formatted);
+			"'%s', not '%s' (%s, auth_username_translation, "
+			"auth_username_format = %s): checking '%s'", formatted,
+			user, username_keys[0], set.format, formatted);
 	}
 	g_free(fixed);
 	username_settings_free(&set);

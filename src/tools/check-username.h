@@ -5,7 +5,8 @@
    auth_default_realm is appended to a name without '@', each character is
    translated by auth_username_translation, checked against
    auth_username_chars, then auth_username_format (default %Lu, lower
-   case) rewrites the whole. The settings come from `doveconf -h`, so the
+   case; 2.4: %{user | lower}) rewrites the whole (2.4 calls the realm
+   auth_default_domain). The settings come from doveconf, so the
    tool checks the name the plugin is really given. */
 
 #include <stdbool.h>

@@ -13,12 +13,10 @@
 #include "check-ldap.h"
 #include "check-lookup.h"
 #include "check-pass-attrs.h"
-#include "check-settings-file.h"
+#include "check-settings.h"
 #include "check-to24.h"
 #include "check-username.h"
 #include "check-verdict.h"
-
-#define DEFAULT_SETTINGS_PATH "/etc/dovecot/mailbox-guard.conf"
 
 enum check_exit {
 	CHECK_EXIT_MAILBOX = 0,
@@ -59,6 +57,7 @@ struct check_run {
 	struct check_options options;
 	/* the client address as the plugin prints it */
 	char addr[INET6_ADDRSTRLEN];
+	struct check_settings settings;
 	struct mg_config *config;
 	struct check_pass_attrs *pass_attrs;
 	struct check_ldap *ldap;
@@ -73,16 +72,14 @@ static bool parse_options(int argc, char **argv, struct check_options *opts_r,
 	GOptionEntry entries[] = {
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME,
 		  &opts_r->settings_path,
-		  "Settings file (default " DEFAULT_SETTINGS_PATH ")",
-		  "SETTINGS" },
+		  CHECK_SETTINGS_OPTION_HELP, "SETTINGS" },
 		{ "remote-ip", 0, 0, G_OPTION_ARG_STRING, &opts_r->remote_ip,
 		  "The client's address (default 127.0.0.1)", "ADDR" },
 		{ "master", 0, 0, G_OPTION_ARG_STRING, &opts_r->master_user,
 		  "Check a delegate logon by master user MASTER", "MASTER" },
 		{ "dovecot-conf", 0, 0, G_OPTION_ARG_FILENAME,
 		  &opts_r->dovecot_conf,
-		  "The dovecot.conf whose auth_username_* settings apply "
-		  "(default: doveconf's; \"\" for none)", "CONF" },
+		  CHECK_DOVECOT_CONF_OPTION_HELP, "CONF" },
 		{ "json", 0, 0, G_OPTION_ARG_NONE, &opts_r->json,
 		  "Print one JSON object", NULL },
 		{ "to-2.4", 0, 0, G_OPTION_ARG_FILENAME, &opts_r->to_24,
@@ -115,8 +112,6 @@ static bool parse_options(int argc, char **argv, struct check_options *opts_r,
 		opts_r->user = argv[1];
 	}
 	g_option_context_free(context);
-	if (opts_r->settings_path == NULL)
-		opts_r->settings_path = g_strdup(DEFAULT_SETTINGS_PATH);
 	if (opts_r->remote_ip == NULL)
 		opts_r->remote_ip = g_strdup("127.0.0.1");
 	return ok;
@@ -136,6 +131,8 @@ static bool canonical_addr(const char *text, char *buf, size_t size)
 
 static bool run_setup(struct check_run *run, char **error_r)
 {
+	bool ok;
+
 	if (!canonical_addr(run->options.remote_ip, run->addr,
 			    sizeof(run->addr))) {
 		*error_r = g_strdup_printf("--remote-ip: '%s' is not an IPv4 "
@@ -150,12 +147,12 @@ static bool run_setup(struct check_run *run, char **error_r)
 		fprintf(stderr, "mailbox-guard-check: note: %s\n",
 			run->username.note);
 	run->options.user = run->username.user;
-	run->config = check_settings_read(run->options.settings_path, error_r);
-	if (run->config == NULL)
-		return false;
-	run->pass_attrs = check_pass_attrs_parse(run->config->pass_attrs,
-						 error_r);
-	if (run->pass_attrs == NULL)
+	ok = check_settings_load(run->options.settings_path,
+				 run->options.dovecot_conf, &run->settings,
+				 error_r);
+	run->config = run->settings.config;
+	run->pass_attrs = run->settings.pass_attrs;
+	if (!ok)
 		return false;
 	run->ldap = check_ldap_connect(run->config, error_r);
 	return run->ldap != NULL;
@@ -395,7 +392,7 @@ static void print_json(const struct check_run *run, int status)
 	json_member(out, "user_note", run->username.note);
 	json_member(out, "master_user", run->options.master_user);
 	json_member(out, "remote_ip", run->addr);
-	json_member(out, "settings", run->options.settings_path);
+	json_member(out, "settings", run->settings.source);
 	json_member(out, "server", check_ldap_uri(run->ldap));
 	/* the IMAP login's entry, which also decides the exit status */
 	json_lookup(out, run->services[0].lookup);
@@ -439,6 +436,7 @@ static void run_free(struct check_run *run)
 	check_ldap_close(&run->ldap);
 	check_pass_attrs_free(&run->pass_attrs);
 	mg_config_free(&run->config);
+	g_free(run->settings.source);
 	g_free(run->options.settings_path);
 	g_free(run->options.remote_ip);
 	g_free(run->options.master_user);

@@ -74,22 +74,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(config != NULL);
 	for (line = text; line != NULL && lines < FUZZ_CONFIG_MAX_LINES;
 	     line = next, lines++) {
-		char *key, *value, *eq;
+		char *key, *value;
 
 		next = strchr(line, '\n');
 		if (next != NULL)
 			*next++ = '\0';
-		key = fuzz_trim(line);
-		if (*key == '\0' || *key == '#')
+		if (!fuzz_split_line(line, &key, &value))
 			continue;
-		eq = strchr(key, '=');
-		if (eq != NULL) {
-			*eq = '\0';
-			value = fuzz_trim(eq + 1);
-			key = fuzz_trim(key);
-		} else {
-			value = "";
-		}
 		error_poison(&error);
 		if (!mg_config_set(config, key, value, &error))
 			check_error(&error);

@@ -91,23 +91,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (line = text; line != NULL && count < FUZZ_CONVERT24_MAX_PAIRS;
 	     line = next) {
-		char *key, *eq;
+		char *key, *value;
 
 		next = strchr(line, '\n');
 		if (next != NULL)
 			*next++ = '\0';
-		key = fuzz_trim(line);
-		if (*key == '\0' || *key == '#')
+		if (!fuzz_split_line(line, &key, &value))
 			continue;
-		eq = strchr(key, '=');
-		if (eq != NULL) {
-			*eq = '\0';
-			pairs[count].value = fuzz_trim(eq + 1);
-			pairs[count].key = fuzz_trim(key);
-		} else {
-			pairs[count].key = key;
-			pairs[count].value = "";
-		}
+		pairs[count].key = key;
+		pairs[count].value = value;
 		count++;
 	}
 	FUZZ_ASSERT(mg_convert24(pairs, count, "fuzz", &result, &error));

@@ -61,6 +61,26 @@ static inline char *fuzz_trim(char *s)
 	return s;
 }
 
+/* A settings line: false for a blank or comment line, else the trimmed
+   key and value (value "" when there is no '='), cut in place. */
+static inline bool fuzz_split_line(char *line, char **key_r, char **value_r)
+{
+	char *key = fuzz_trim(line), *eq;
+
+	if (*key == '\0' || *key == '#')
+		return false;
+	eq = strchr(key, '=');
+	if (eq == NULL) {
+		*key_r = key;
+		*value_r = "";
+		return true;
+	}
+	*eq = '\0';
+	*value_r = fuzz_trim(eq + 1);
+	*key_r = fuzz_trim(key);
+	return true;
+}
+
 /* A directory entry made of static tables: attribute name (compared
    case-insensitively, as the core expects) -> NULL-terminated values. */
 struct fuzz_attr {

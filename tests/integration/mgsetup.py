@@ -9,6 +9,7 @@ check `standin()` and skip.
 """
 
 import os
+import subprocess
 
 import pytest
 
@@ -17,6 +18,7 @@ from sandbox import (AuthDB, REFUSAL_REASON, plugin_module_exists,
                      plugin_module_path, is_24, vars24, attrs_to_fields,
                      IMAP_REFUSED, POP3_REFUSED, IMAP_AUTHFAIL,
                      POP3_AUTHFAIL)
+from sandbox.dovecot import REPO_ROOT
 
 # what IMAP LOGIN, IMAP AUTHENTICATE PLAIN and POP3 answer, by Entry.expect
 WANT = {
@@ -71,9 +73,12 @@ SHARED_24 = {
     "connections": "mailbox_guard_connections",
     "max_pending": "mailbox_guard_max_pending",
     "request_timeout": "mailbox_guard_request_timeout",
-    **{k: "mailbox_guard_" + k for k in (
-        "tls_ca_cert_file", "tls_ca_cert_dir", "tls_cert_file",
-        "tls_key_file", "tls_require_cert")},
+    # TLS: 2.4's own ssl_client_* (as 2.4's LDAP driver reads them)
+    "tls_ca_cert_file": "ssl_client_ca_file",
+    "tls_ca_cert_dir": "ssl_client_ca_dir",
+    "tls_cert_file": "ssl_client_cert_file",
+    "tls_key_file": "ssl_client_key_file",
+    "tls_require_cert": "ssl_client_require_valid_cert",
 }
 PASSDB_24 = {
     "pass_filter": "passdb_mailbox_guard_filter",
@@ -84,6 +89,7 @@ PASSDB_24 = {
 USERDB_24 = {
     "user_filter": "userdb_mailbox_guard_filter",
     "iterate_filter": "userdb_mailbox_guard_iterate_filter",
+    "iterate_page_size": "userdb_mailbox_guard_iterate_page_size",
 }
 # values without %-variables of 2.3 (a password is taken as it is)
 LITERAL_24 = ("dnpass",)
@@ -93,6 +99,9 @@ def _value24(key, value):
     if isinstance(value, bool):
         return "yes" if value else "no"
     value = str(value)
+    if key == "tls_require_cert":
+        # 2.4: a certificate is checked (hard) or not (allow)
+        return "no" if value in ("never", "allow", "try") else "yes"
     return value if key in LITERAL_24 else vars24(value)
 
 
@@ -151,6 +160,40 @@ def auth_dbs_for(dovecot, settings, name="guard"):
     p2 = dovecot.write_settings(f"{name}-ldap-allow.conf", allow)
     return [AuthDB("passdb", "ldap", p1), AuthDB("passdb", "ldap", p2),
             AuthDB("userdb", "ldap", p2)]
+
+
+def check_tool_path():
+    return os.environ.get("MG_CHECK_TOOL") or os.path.join(
+        REPO_ROOT, "src", "tools", "mailbox-guard-check")
+
+
+def check_tool(sb, settings, name="guard"):
+    """A function running mailbox-guard-check with its args (returning the
+    CompletedProcess) on the plugin settings dict `settings` (the settings
+    file's keys). 2.3: a settings file; 2.4: a dovecot.conf (of a Dovecot
+    not started) with the blocks meaning the same, the tool run where
+    doveconf finds the plugin's settings module."""
+    if is_24():
+        if not plugin_module_exists():
+            pytest.skip("Dovecot 2.4: the tool needs the plugin's settings "
+                        "module, which is not built")
+        dc = sb.dovecot(start=False, name=f"check-{name}")
+        dc.auth_dbs = auth_dbs_24(settings)
+        dc.prepare()
+
+        def argv(args):
+            return dc.in_namespace([check_tool_path(), "--dovecot-conf",
+                                    dc.conf_path, *args])
+    else:
+        path = sb.path(f"{name}.conf")
+        with open(path, "w") as f:
+            f.write("".join(f"{k} = {v}\n" for k, v in settings.items()))
+        os.chmod(path, 0o600)
+
+        def argv(args):
+            return [check_tool_path(), "-c", path, *args]
+    return lambda *args: subprocess.run(argv(args), capture_output=True,
+                                        text=True, timeout=60)
 
 
 def guard_setup(sb, tree, settings_over=None, dovecot_settings=None,

@@ -4,8 +4,8 @@ For every entry of each fixture tree and an unknown user (and for settings
 variants that reach tempfail, audit_only, a templated reason, the 11202
 success audit, a duplicate match and an ambiguous one), the user logs in
 over IMAP and POP3 against a dovecot running the plugin, then the tool is
-asked about the same user with the same settings file and the same client
-address. Its exit status, its IMAP and
+asked about the same user with the same settings (2.3: the settings file;
+2.4: the dovecot.conf) and the same client address. Its exit status, its IMAP and
 POP3 reply texts and its Exchange lines must be what the logins really got
 and what the plugin really logged.
 """
@@ -20,7 +20,7 @@ import pytest
 import mgsetup
 from fixtures import ad_tree, ex55_tree, openldap_tree, pw
 from sandbox import Sandbox, procs
-from sandbox.dovecot import REPO_ROOT
+from sandbox.dovecot import REPO_ROOT, AuthDB, is_24
 
 TREES = {"ad": ad_tree, "ex55": ex55_tree, "openldap": openldap_tree}
 EXIT_MAILBOX, EXIT_CUSTOM, EXIT_UNKNOWN, EXIT_ERROR = 0, 1, 2, 3
@@ -42,8 +42,16 @@ VARIANTS = {
                             "mailbox_alias_attr": "cn"}, None),
     "openldap-reason": ("openldap", {
         "custom_recipient_reason":
-            "Mail for %n (%{ldap:mail}, %{ldap_multi:objectClass}) "
-            "goes to %{ldap:mailRoutingAddress:another server}.",
+            "Mail for %n (%{ldap:mail}, %{ldap_multi:objectClass}) goes to "
+            + ("%{ldap:mailRoutingAddress | default('another server')}."
+               if is_24() else "%{ldap:mailRoutingAddress:another server}."),
+        "diagnostics_logging": "minimum"}, None),
+    # the forms --to-2.4 writes (doc/upgrading-to-2.4.md) and 2.3's
+    "openldap-converted": ("openldap", {
+        "custom_recipient_reason":
+            "100%{literal('\\x25')} %{ldap:mailRoutingAddress | default} "
+            "for %{user | upper}." if is_24() else
+            "100%% %{ldap:mailRoutingAddress} for %Uu.",
         "diagnostics_logging": "minimum"}, None),
     # a contact shares alice's address: the login uses alice, and
     # pass_attrs renames the user to her mailNickname
@@ -72,7 +80,11 @@ CASES = [(v, login, rc) for v in VARIANTS
 
 TEMPFAIL_SUFFIX = re.compile(r" \[[^\]]*\]$")
 CAPABILITY = re.compile(r"^OK \[CAPABILITY [^\]]*\] ")
-PREFIX = re.compile(r"mailbox_guard\(([^)]*)\): (.*)$")
+# what the plugin's lines start with: 2.3 "mailbox_guard(user,addr,...): ",
+# 2.4 "auth(user,addr,...)<session>: Info: passdbN: "
+PREFIX_23 = re.compile(r"mailbox_guard\(([^)]*)\): (.*)$")
+PREFIX_24 = re.compile(r"auth\(([^)]*)\)(?:<[^>]*>)?: [A-Za-z]+: "
+                       r"(?:passdb|userdb)\d+: (.*)$")
 
 
 def tool_path():
@@ -86,9 +98,24 @@ def run_tool(*args):
     return r.returncode, r.stdout, r.stderr
 
 
-def ask(settings_path, login, addr, dovecot_conf=""):
-    rc, out, err = run_tool("-c", settings_path, "--remote-ip", addr,
-                            "--dovecot-conf", dovecot_conf, "--json", login)
+def run_tool_for(dc, *args, conf=True):
+    """The tool asked about dc's settings. 2.3: its settings file, and its
+    dovecot.conf for auth_username_* unless conf is False; 2.4: its
+    dovecot.conf (the settings are there), in the mount namespace where
+    doveconf finds the plugin's settings module."""
+    if is_24():
+        argv = dc.in_namespace([tool_path(), "--dovecot-conf", dc.conf_path,
+                                *args])
+    else:
+        argv = [tool_path(), "-c", dc.auth_dbs[0].args, "--dovecot-conf",
+                dc.conf_path if conf else "", *args]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    return r.returncode, r.stdout, r.stderr
+
+
+def ask(dc, login, addr, conf=True):
+    rc, out, err = run_tool_for(dc, "--remote-ip", addr, "--json", login,
+                                conf=conf)
     assert out, f"no output (exit {rc}): {err}"
     return rc, json.loads(out)
 
@@ -107,7 +134,7 @@ def exchange_lines(log, addr):
     """The Exchange lines mailbox_guard logged for logins from addr."""
     lines = []
     for line in log.splitlines():
-        m = PREFIX.search(line)
+        m = (PREFIX_24 if is_24() else PREFIX_23).search(line)
         if not m:
             continue
         fields = m.group(1).split(",")
@@ -122,7 +149,6 @@ class Observed:
 
     def __init__(self, dovecot):
         self.dovecot = dovecot
-        self.settings_path = dovecot.auth_dbs[0].args
         self.replies = {}       # (login, service) -> (addr, Reply)
         self.smtp = {}          # login -> what an SMTP AUTH client gets
         self.log = ""
@@ -151,7 +177,10 @@ class Observed:
         addr = procs.next_source_address()
         self.dovecot.imap_login(BARRIER_LOGIN, "x", source=addr)
         log = self.dovecot.wait_log(
-            lambda text: f"mailbox_guard({BARRIER_LOGIN},{addr}," in text)
+            lambda text: any(PREFIX_24.search(line) for line in
+                             self.dovecot.db_log_lines(text, BARRIER_LOGIN)
+                             if f"({BARRIER_LOGIN},{addr}," in line)
+            if is_24() else f"mailbox_guard({BARRIER_LOGIN},{addr}," in text)
         assert log is not None, "the barrier login never reached the log"
         return log
 
@@ -199,8 +228,7 @@ def check_against(obs, login, want_rc):
     address) and compares with what that login got."""
     for service in ("imap", "pop3"):
         addr, real = obs.replies[(login, service)]
-        rc, got = ask(obs.settings_path, login, addr,
-                      obs.dovecot.conf_path)
+        rc, got = ask(obs.dovecot, login, addr)
         where = f"{service} login as {login} from {addr}"
         assert rc == want_rc, f"{where}: exit {rc}, {got}"
         assert got["exit_status"] == rc
@@ -224,9 +252,9 @@ def test_text_output_matches_json(observed):
     obs = observed("ad-tempfail")
     login = "partner"
     addr, _ = obs.replies[(login, "imap")]
-    rc_json, got = ask(obs.settings_path, login, addr)
-    rc, out, err = run_tool("-c", obs.settings_path, "--remote-ip", addr,
-                            login)
+    rc_json, got = ask(obs.dovecot, login, addr, conf=False)
+    rc, out, err = run_tool_for(obs.dovecot, "--remote-ip", addr, login,
+                                conf=False)
     assert rc == rc_json == 1, err
     lines = out.splitlines()
     assert f"dn: {got['dn']}" in lines
@@ -251,13 +279,30 @@ def tool():
     return tool_path()
 
 
+@pytest.fixture
+def file_tool(tool):
+    """The tool reading 2.3's settings file (2.4 has none)."""
+    if is_24():
+        pytest.skip("Dovecot 2.4: no settings file, the settings are "
+                    "dovecot.conf's (the 2.4 tests below)")
+    return tool
+
+
+def conf_text(body):
+    """A dovecot.conf holding body, for the Dovecot installed."""
+    if is_24():
+        return ("dovecot_config_version = 2.4.1\n"
+                "dovecot_storage_version = 2.4.1\n" + body)
+    return body
+
+
 def write(tmp_path, text):
     p = tmp_path / "guard.conf"
     p.write_text(text)
     return str(p)
 
 
-def test_settings_error_names_file_and_line(tool, tmp_path):
+def test_settings_error_names_file_and_line(file_tool, tmp_path):
     path = write(tmp_path, "uris = ldap://127.0.0.1:1\n"
                            "# a comment\n\n"
                            "base = dc=x\n"
@@ -268,7 +313,7 @@ def test_settings_error_names_file_and_line(tool, tmp_path):
            "got 'sideways'" in err
 
 
-def test_settings_syntax(tool, tmp_path):
+def test_settings_syntax(file_tool, tmp_path):
     """Quotes keep a '#', a backslash continues a line; the file is then
     valid and the tool gets as far as LDAP (nobody listens there)."""
     path = write(tmp_path,
@@ -284,7 +329,7 @@ def test_settings_syntax(tool, tmp_path):
     assert "ldap://127.0.0.1:2: " in got["error"]
 
 
-def test_dnpass_never_printed(tool, tmp_path):
+def test_dnpass_never_printed(file_tool, tmp_path):
     secret = "S3cret-dnpass-value"
     path = write(tmp_path, "uris = ldap://127.0.0.1:1\nbase = dc=x\n"
                            f"dn = cn=svc,dc=x\ndnpass = {secret}\n"
@@ -319,11 +364,11 @@ def test_tool_checks_the_name_dovecot_gives_the_passdb(tool):
         pytest.skip(mgsetup.skip_reason())
     login = "Alice@Elsewhere.Test"
     with Sandbox(prefix="mgckname") as sb:
+        fmt = "%{user | username | lower}" if is_24() else "%Ln"
         _, dc = mgsetup.guard_setup(
-            sb, ad_tree, dovecot_settings={"auth_username_format": "%Ln"})
+            sb, ad_tree, dovecot_settings={"auth_username_format": fmt})
         assert dc.imap_login(login, pw("alice")).ok
-        rc, out, err = run_tool("-c", dc.auth_dbs[0].args, "--dovecot-conf",
-                                dc.conf_path, "--json", login)
+        rc, out, err = run_tool_for(dc, "--json", login)
         assert rc == EXIT_MAILBOX, err
         got = json.loads(out)
         assert got["user"] == "alice"
@@ -334,19 +379,21 @@ def test_tool_checks_the_name_dovecot_gives_the_passdb(tool):
 
 def test_tool_says_when_it_cannot_reproduce_the_name(tool, tmp_path):
     conf = tmp_path / "dovecot.conf"
-    conf.write_text("auth_username_format = %n.%d\n")
+    fmt = "%{user | username}.%{user | domain}" if is_24() else "%n.%d"
+    conf.write_text(conf_text(f"auth_username_format = {fmt}\n"))
     path = write(tmp_path, "uris = ldap://127.0.0.1:1\nbase = dc=x\n")
-    rc, out, err = run_tool("-c", path, "--dovecot-conf", str(conf), "a@b")
-    assert "auth_username_format = %n.%d changes the name in a way this " \
+    rc, out, err = run_tool(*(() if is_24() else ("-c", path)),
+                            "--dovecot-conf", str(conf), "a@b")
+    assert f"auth_username_format = {fmt} changes the name in a way this " \
            "tool does not reproduce" in err
 
 
 def test_tool_refuses_a_name_dovecot_refuses(tool, tmp_path):
     conf = tmp_path / "dovecot.conf"
-    conf.write_text("auth_username_translation = +x\n")
+    conf.write_text(conf_text("auth_username_translation = +x\n"))
     path = write(tmp_path, "uris = ldap://127.0.0.1:1\nbase = dc=x\n")
-    rc, out, err = run_tool("-c", path, "--dovecot-conf", str(conf),
-                            "--json", "a+b c")
+    rc, out, err = run_tool(*(() if is_24() else ("-c", path)),
+                            "--dovecot-conf", str(conf), "--json", "a+b c")
     assert rc == EXIT_ERROR
     assert "character 0x20 is not in auth_username_chars" in \
         json.loads(out)["error"]
@@ -354,7 +401,7 @@ def test_tool_refuses_a_name_dovecot_refuses(tool, tmp_path):
 
 # --- the settings file as the plugin reads it ---------------------------------
 
-def test_settings_continuation_as_dovecot_joins(tool, tmp_path):
+def test_settings_continuation_as_dovecot_joins(file_tool, tmp_path):
     """Dovecot's reader skips a comment line inside a continued line and
     cuts each physical line at its own comment."""
     path = write(tmp_path,
@@ -376,7 +423,7 @@ def test_settings_continuation_as_dovecot_joins(tool, tmp_path):
     (0o620, 0, "the file is writable by its group"),
     (0o600, 65534, "the file is owned by uid 65534, not root"),
 ])
-def test_tool_refuses_a_changeable_settings_file(tool, tmp_path, mode, owner,
+def test_tool_refuses_a_changeable_settings_file(file_tool, tmp_path, mode, owner,
                                                 words):
     path = write(tmp_path, "uris = ldap://127.0.0.1:1\n!include inc.conf\n")
     inc = tmp_path / "inc.conf"
@@ -394,7 +441,7 @@ def test_tool_refuses_a_changeable_settings_file(tool, tmp_path, mode, owner,
         os.chown(target, 0, -1)
 
 
-def test_tool_empty_dnpass_and_readable_dnpass(tool, tmp_path):
+def test_tool_empty_dnpass_and_readable_dnpass(file_tool, tmp_path):
     path = write(tmp_path, "uris = ldap://127.0.0.1:1\nbase = dc=x\n"
                            "dn = cn=svc,dc=x\ndnpass = \"\"\n")
     rc, out, err = run_tool("-c", path, "--dovecot-conf", "", "alice")
@@ -407,3 +454,72 @@ def test_tool_empty_dnpass_and_readable_dnpass(tool, tmp_path):
     rc, out, err = run_tool("-c", path, "--dovecot-conf", "", "alice")
     assert f"warning: {path} holds dnpass but is readable by its group " \
            "(chmod go-r)" in err
+
+
+# --- Dovecot 2.4: the settings from dovecot.conf -------------------------------
+
+SECRET = "S3cret-dnpass-value"
+
+
+def tool_24(sb, shared, passdb, extra=()):
+    """The tool on a dovecot.conf with the shared settings at the top level
+    and a mailbox_guard passdb and userdb: (exit status, out + err)."""
+    dc = sb.dovecot(start=False, settings=shared)
+    dc.auth_dbs = [AuthDB("passdb", "mailbox_guard", **passdb),
+                   AuthDB("userdb", "mailbox_guard")]
+    dc.prepare()
+    r = subprocess.run(dc.in_namespace([tool_path(), "--dovecot-conf",
+                                        dc.conf_path, *extra, "alice"]),
+                       capture_output=True, text=True, timeout=60)
+    return r.returncode, r.stdout + r.stderr
+
+
+@pytest.fixture
+def sandbox_24(tool):
+    if not is_24():
+        pytest.skip("Dovecot 2.3: the settings file (the tests above)")
+    if not mgsetup.plugin_available() or mgsetup.standin():
+        pytest.skip(mgsetup.skip_reason())
+    with Sandbox(prefix="mgck24") as sb:
+        yield sb
+
+
+UNREACHABLE = {"mailbox_guard_uris": "ldap://127.0.0.1:1",
+               "mailbox_guard_base": "dc=x"}
+
+
+@pytest.mark.parametrize("shared,passdb,extra,words", [
+    # doveconf refuses it already, with the plugin's own check
+    ({"mailbox_guard_scope": "sideways"}, {}, (),
+     "mailbox_guard_scope: expected base, onelevel or subtree, got "
+     "'sideways'"),
+    # doveconf passes it; the plugin would refuse to start
+    ({}, {"passdb_mailbox_guard_filter": "(uid=%u)"}, (),
+     "passdb_mailbox_guard_filter: %u is Dovecot 2.3 syntax: write "
+     "%{user}"),
+    ({"mailbox_guard_auth_dn": "cn=svc,dc=x"}, {}, (),
+     "mailbox_guard_auth_dn is set but mailbox_guard_auth_dn_password "
+     "is not"),
+    ({}, {}, ("-c", "/etc/dovecot/mailbox-guard.conf"),
+     "-c: Dovecot 2.4 has no mailbox_guard settings file"),
+], ids=["doveconf", "2.3-variable", "core", "no-settings-file"])
+def test_24_settings_errors_name_the_setting(sandbox_24, shared, passdb,
+                                             extra, words):
+    rc, out = tool_24(sandbox_24, {**UNREACHABLE, **shared}, passdb, extra)
+    assert rc == EXIT_ERROR
+    assert words in out, out
+
+
+def test_24_dnpass_never_printed(sandbox_24):
+    shared = {**UNREACHABLE, "mailbox_guard_auth_dn": "cn=svc,dc=x",
+              "mailbox_guard_auth_dn_password": SECRET}
+    rc, out = tool_24(sandbox_24, shared, {}, ("--json",))
+    assert rc == EXIT_ERROR
+    assert "bind as 'cn=svc,dc=x' failed" in json.loads(
+        out.splitlines()[0])["error"]
+    assert SECRET not in out
+    rc, out = tool_24(sandbox_24, {**shared, "mailbox_guard_bogus": SECRET},
+                      {})
+    assert rc == EXIT_ERROR
+    assert "mailbox_guard_bogus" in out
+    assert SECRET not in out

@@ -43,7 +43,7 @@ def setup():
         pytest.skip(mgsetup.skip_reason())
     sandboxes = []
 
-    def build(change_feed):
+    def build(change_feed, pass_filter=FILTER, extra=None):
         sb = Sandbox(prefix="mgf")
         sandboxes.append(sb)
         ldap = sb.slapd(suffix=openldap_tree.SUFFIX, ldif=openldap_tree.ldif(),
@@ -53,8 +53,9 @@ def setup():
         _, dc = mgsetup.guard_setup(
             sb, openldap_tree, ldap=ldap, dovecot_settings=DEBUG,
             settings_over={"recipient_profile": "openldap",
-                           "pass_filter": FILTER, "user_filter": FILTER,
-                           "change_feed": change_feed})
+                           "pass_filter": pass_filter,
+                           "user_filter": pass_filter,
+                           "change_feed": change_feed, **(extra or {})})
         if change_feed != "no":
             assert dc.wait_log("change feed: running"), \
                 dc.log_text()[-2000:]
@@ -66,11 +67,17 @@ def setup():
             sb.close()
 
 
+IN = (True, True, True)
+OUT = (False, False, False)
+
+
 def gets_in(dc, login, password):
-    """(IMAP LOGIN ok, doveadm auth test service=smtp ok)"""
+    """(IMAP LOGIN ok, POP3 USER/PASS ok, doveadm auth test service=smtp
+    ok)"""
     imap = dc.imap_login(login, password)
+    pop3 = dc.pop3_login(login, password)
     rc, _ = dc.doveadm_auth_test(login, password, "smtp")
-    return imap.ok, rc == 0
+    return imap.ok, pop3.ok, rc == 0
 
 
 def modify(ldap, ldif):
@@ -85,7 +92,7 @@ def add(ldap, ldif):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def logins_after(dc, login, password, written, fresh=(False, False)):
+def logins_after(dc, login, password, written, fresh=OUT):
     """Logs in until both paths give the fresh answer, or until a login
     that started more than FRESH_WITHIN after the write is answered.
     Returns the last answer and when its login started (seconds after the
@@ -97,8 +104,8 @@ def logins_after(dc, login, password, written, fresh=(False, False)):
             return got, started
 
 
-def check_change(setup, feed, login, password, change, before=(True, True),
-                 after=(False, False)):
+def check_change(setup, feed, login, password, change, before=IN,
+                 after=OUT):
     ldap, dc = setup(feed)
     # cached: a one-hour answer that only the feed can end
     assert gets_in(dc, login, password) == before
@@ -142,7 +149,7 @@ def test_custom_recipient_becomes_mailbox(setup, feed):
         modify(ldap, f"dn: {routed.dn}\nchangetype: modify\n"
                      "add: mailHost\nmailHost: mail.example.test\n")
     check_change(setup, feed, routed.login, routed.password, change,
-                 before=(False, False), after=(True, True))
+                 before=OUT, after=IN)
 
 
 @pytest.mark.parametrize("feed", FEEDS)
@@ -186,12 +193,173 @@ def test_added_duplicate(setup, feed):
 
 
 @pytest.mark.parametrize("feed", FEEDS)
+def test_unknown_login_then_added(setup, feed):
+    """A login nobody has is cached as unknown for an hour; the entry
+    that gives it a mailbox is added: it gets in within a second."""
+    def change(ldap):
+        add(ldap, f"dn: uid=ol-newcomer,{PEOPLE}\n"
+                  "objectClass: inetOrgPerson\n"
+                  "objectClass: inetLocalMailRecipient\n"
+                  "cn: ol-newcomer\nsn: ol-newcomer\nuid: ol-newcomer\n"
+                  "mail: ol-newcomer@example.test\n"
+                  "mailHost: mail.example.test\n"
+                  f"userPassword: {ssha('Newcomer-1')}\n")
+    check_change(setup, feed, "ol-newcomer", "Newcomer-1", change,
+                 before=OUT, after=IN)
+
+
+def bob_searches(ldap):
+    return sum(1 for _, _, filt in ldap.searches()
+               if f"(uid={BOB.login})" in filt)
+
+
+# substrings: the feed can't tell which logins an entry answers for
+UNANCHORED = "(&(|(uid=%u)(mail=%u*))(!(description=disabled)))"
+
+
+@pytest.mark.parametrize("pass_filter", [FILTER, UNANCHORED],
+                         ids=["anchored", "unanchored"])
+def test_change_removes_only_its_entry(setup, pass_filter):
+    """Alice's password changes: her cached answers go, Bob's stay (no
+    search for him at his next login, as slapd's log shows). With a
+    filter the feed can't read exactly, every change empties the whole
+    cache instead, and Bob is searched again: the control."""
+    ldap, dc = setup("syncrepl", pass_filter)
+    if pass_filter == UNANCHORED:
+        assert dc.wait_log("not anchored on the login name")
+    for login, password in ((ALICE.login, ALICE.password),
+                            (BOB.login, BOB.password)):
+        assert gets_in(dc, login, password) == IN
+        assert gets_in(dc, login, password) == IN
+    searched = bob_searches(ldap)
+    assert searched > 0
+    modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\n"
+                 f"replace: userPassword\nuserPassword: {ssha('New-3')}\n")
+    got, started = logins_after(dc, ALICE.login, ALICE.password,
+                                time.monotonic())
+    assert got == OUT, f"stale at {started:.2f} s: {got}"
+    assert gets_in(dc, BOB.login, BOB.password) == IN
+    if pass_filter == FILTER:
+        assert bob_searches(ldap) == searched, "Bob's answers were dropped"
+    else:
+        assert bob_searches(ldap) > searched
+
+
+@pytest.mark.parametrize("flush", ["all", "user", "sighup"])
+def test_flush_reaches_memory(setup, flush):
+    """Without a feed, the plugin's memory of a custom recipient outlives
+    its change for the hour of auth_cache_ttl (the control, checked
+    first); doveadm auth cache flush, for everyone or for that user, or
+    SIGHUP to the auth process, ends it: the next login is searched again
+    and gets in."""
+    import os
+    import signal
+    routed = openldap_tree.EXPECTED["ol-routed"]
+    ldap, dc = setup("no")
+    assert gets_in(dc, routed.login, routed.password) == OUT
+    assert gets_in(dc, routed.login, routed.password) == OUT
+    modify(ldap, f"dn: {routed.dn}\nchangetype: modify\n"
+                 "add: mailHost\nmailHost: mail.example.test\n")
+    # from memory: still refused, with no search
+    searched = len(ldap.searches())
+    assert not dc.imap_login(routed.login, routed.password).ok
+    assert len(ldap.searches()) == searched
+    if flush == "sighup":
+        os.kill(dc.auth_pid(), signal.SIGHUP)
+        assert dc.wait_log("SIGHUP received")
+    else:
+        rc, out = dc.doveadm("auth", "cache", "flush",
+                             *([routed.login] if flush == "user" else []))
+        assert rc == 0, out
+    assert gets_in(dc, routed.login, routed.password) == IN
+
+
+def test_smtp_auth_via_postfix():
+    """Postfix's SMTP AUTH (PLAIN, against Dovecot's auth socket) with a
+    one-hour cache and the feed: a password change and a mailbox turned
+    into a forward-only entry each end the 235 within a second."""
+    import shutil
+    if not mgsetup.plugin_available() or mgsetup.standin():
+        pytest.skip(mgsetup.skip_reason())
+    if shutil.which("postfix") is None:
+        pytest.skip("postfix not installed (tests/install-deps installs it)")
+    with Sandbox(prefix="mgf") as sb:
+        ldap = sb.slapd(suffix=openldap_tree.SUFFIX,
+                        ldif=openldap_tree.ldif(),
+                        modules=("back_mdb", "syncprov"),
+                        db_conf="index entryCSN,entryUUID eq\n"
+                                "overlay syncprov\n")
+        _, dc, pf = mgsetup.postfix_setup(
+            sb, openldap_tree, ldap=ldap, dovecot_settings=CACHE,
+            settings_over={"recipient_profile": "openldap",
+                           "pass_filter": FILTER, "user_filter": FILTER,
+                           "change_feed": "syncrepl"})
+        assert dc.wait_log("change feed: running")
+
+        def code(login, password):
+            reply = pf.smtp_auth(login, password, "PLAIN")
+            return int(reply.text[:3]) if reply.text[:3].isdigit() else None
+
+        changes = [
+            (ALICE, f"dn: {ALICE.dn}\nchangetype: modify\nreplace: "
+                    f"userPassword\nuserPassword: {ssha('New-5')}\n"),
+            (BOB, f"dn: {BOB.dn}\nchangetype: modify\ndelete: mailHost\n"),
+        ]
+        for who, ldif in changes:
+            assert code(who.login, who.password) == 235
+            assert code(who.login, who.password) == 235
+            modify(ldap, ldif)
+            written = time.monotonic()
+            while True:
+                started = time.monotonic() - written
+                got = code(who.login, who.password)
+                if got == 535 or started > FRESH_WITHIN:
+                    break
+            assert got == 535, f"{who.login}: stale at {started:.2f} s"
+
+
+SILENCE = 2.0
+
+
+def test_silent_server(setup):
+    """slapd is stopped (SIGSTOP): the feed's connection stays open but
+    nothing comes. Within change_feed_timeout the feed counts as down
+    (said once) and its cache goes: no login is answered from it while
+    the directory can't be asked. Once slapd runs again the feed is back
+    and changes arrive within a second again."""
+    ldap, dc = setup("syncrepl", extra={
+        "change_feed_timeout": f"{SILENCE:g}s", "request_timeout": "1s"})
+    assert gets_in(dc, ALICE.login, ALICE.password) == IN
+    mark = dc.log_mark()
+    ldap.freeze()
+    try:
+        # the bound the setting sets, with room for a loaded machine
+        text = dc.wait_log("change feed: down, auth cache flushed",
+                           since=mark, timeout=SILENCE + 2.0)
+        assert text, "the silent server was not noticed"
+        assert "no answer from LDAP" in text
+        assert not dc.imap_login(ALICE.login, ALICE.password).ok
+        assert not dc.pop3_login(ALICE.login, ALICE.password).ok
+    finally:
+        ldap.thaw()
+    text = dc.wait_log("change feed: back", since=mark, timeout=15)
+    assert text, dc.log_since(mark)[-3000:]
+    assert text.count("change feed: down, auth cache flushed") == 1
+    assert gets_in(dc, ALICE.login, ALICE.password) == IN
+    modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\n"
+                 f"replace: userPassword\nuserPassword: {ssha('New-4')}\n")
+    got, started = logins_after(dc, ALICE.login, ALICE.password,
+                                time.monotonic())
+    assert got == OUT, f"stale at {started:.2f} s after the return: {got}"
+
+
+@pytest.mark.parametrize("feed", FEEDS)
 def test_change_while_feed_down(setup, feed):
     """slapd stops; a change is written offline (slapmodify); slapd comes
     back. The change is never served stale past the return, and the feed
     then hears changes again."""
     ldap, dc = setup(feed)
-    assert gets_in(dc, ALICE.login, ALICE.password) == (True, True)
+    assert gets_in(dc, ALICE.login, ALICE.password) == IN
     mark = dc.log_mark()
     ldap.stop()
     if feed != "no":
@@ -206,16 +374,16 @@ def test_change_while_feed_down(setup, feed):
     got, started = logins_after(dc, ALICE.login, ALICE.password,
                                 time.monotonic())
     if feed == "no":
-        assert got == (True, True), "fresh without a feed"
+        assert got == IN, "fresh without a feed"
         return
-    assert got == (False, False), f"stale at {started:.2f} s: {got}"
+    assert got == OUT, f"stale at {started:.2f} s: {got}"
     # resumed from the cookie: the next change arrives through the feed
     text = dc.wait_log("change feed: back", since=mark)
     assert text and "replaying from the last cookie" in text
-    assert gets_in(dc, BOB.login, BOB.password) == (True, True)
+    assert gets_in(dc, BOB.login, BOB.password) == IN
     modify(ldap, f"dn: {BOB.dn}\nchangetype: modify\ndelete: mailHost\n")
     got, started = logins_after(dc, BOB.login, BOB.password, time.monotonic())
-    assert got == (False, False), f"stale at {started:.2f} s after return"
+    assert got == OUT, f"stale at {started:.2f} s after return"
 
 
 def test_auto_without_syncprov_is_no_feed():
@@ -229,4 +397,4 @@ def test_auto_without_syncprov_is_no_feed():
             settings_over={"recipient_profile": "openldap",
                            "change_feed": "auto"})
         assert dc.wait_log("does not offer Content Synchronization")
-        assert gets_in(dc, ALICE.login, ALICE.password) == (True, True)
+        assert gets_in(dc, ALICE.login, ALICE.password) == IN

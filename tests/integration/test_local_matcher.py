@@ -15,7 +15,6 @@ entry the search returned, not by the server. Here real slapd is the judge:
 """
 
 import json
-import os
 import re
 import subprocess
 
@@ -23,7 +22,7 @@ import pytest
 
 import mgsetup
 from fixtures import Entry, ad_tree, pw, tree_ldif
-from sandbox import Sandbox
+from sandbox import Sandbox, is_24
 from sandbox.dovecot import REPO_ROOT
 
 pytestmark = pytest.mark.plugin
@@ -84,19 +83,9 @@ REFUSED_FILTERS = {
 }
 
 
-def tool_path():
-    return os.environ.get("MG_CHECK_TOOL") or os.path.join(
-        REPO_ROOT, "src", "tools", "mailbox-guard-check")
-
-
-def write_settings(sb, uri, name, **over):
-    s = ad_tree.plugin_settings(uri, pass_filter=PASS_FILTER,
-                                user_filter=PASS_FILTER, **over)
-    path = sb.path(name)
-    with open(path, "w") as f:
-        f.write("".join(f"{k} = {v}\n" for k, v in s.items()))
-    os.chmod(path, 0o600)
-    return path
+def settings(uri, **over):
+    return ad_tree.plugin_settings(uri, pass_filter=PASS_FILTER,
+                                   user_filter=PASS_FILTER, **over)
 
 
 def slapd_matches(ldap, dn, flt):
@@ -117,13 +106,13 @@ def directory():
 @pytest.mark.parametrize("flt", AGREEING_FILTERS)
 def test_local_matcher_agrees_with_slapd(directory, flt):
     sb, ldap = directory
-    path = write_settings(sb, ldap.uri, "agree.conf", match=flt)
+    tool = mgsetup.check_tool(sb, settings(ldap.uri, match=flt),
+                              name=f"agree{AGREEING_FILTERS.index(flt)}")
     disagreements = []
     matched = 0
     for e in LOGINS:
         server = slapd_matches(ldap, e.dn, flt)
-        r = subprocess.run([tool_path(), "-c", path, "--json", e.login],
-                           capture_output=True, text=True, timeout=60)
+        r = tool("--json", e.login)
         assert r.returncode in (0, 1), f"{e.login}: {r.stdout}{r.stderr}"
         local = r.returncode == 1
         matched += server
@@ -138,9 +127,8 @@ def test_local_matcher_agrees_with_slapd(directory, flt):
 def test_check_tool_refuses_what_it_cannot_judge(directory, case):
     sb, ldap = directory
     flt, words = REFUSED_FILTERS[case]
-    path = write_settings(sb, ldap.uri, f"refused-{case}.conf", match=flt)
-    r = subprocess.run([tool_path(), "-c", path, "alice"],
-                       capture_output=True, text=True, timeout=60)
+    r = mgsetup.check_tool(sb, settings(ldap.uri, match=flt),
+                           name=f"refused-{case}")("alice")
     assert r.returncode == 3, r.stdout + r.stderr
     for w in words:
         assert re.search(w, r.stderr), (w, r.stderr)
@@ -148,8 +136,20 @@ def test_check_tool_refuses_what_it_cannot_judge(directory, case):
 
 @pytest.mark.parametrize("case", ["objectCategory", "leading-zero"])
 def test_refused_filter_stops_auth(case):
+    """2.3: the auth process stops naming the settings file; 2.4: doveconf
+    (the settings module's check) refuses dovecot.conf naming the key."""
     flt, words = REFUSED_FILTERS[case]
     with Sandbox() as sb:
+        if is_24():
+            ldap, dc = mgsetup.guard_setup(sb, ad_tree, match=flt,
+                                           start=False)
+            with pytest.raises(RuntimeError) as refused:
+                dc.start(wait_greeting=False)
+            line = str(refused.value)
+            assert "mailbox_guard_custom_recipient_match: " in line, line
+            for w in words:
+                assert re.search(w, line), (w, line)
+            return
         s = ad_tree.plugin_settings("@URI@", match=flt)
         text = "".join(f"{k} = {v}\n" for k, v in s.items())
         ldap, dc = mgsetup.guard_setup(sb, ad_tree, raw_settings_text=text)

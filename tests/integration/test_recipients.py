@@ -320,3 +320,16 @@ def test_iteration_lists_mailboxes_only(make):
     listed = set(out.split())
     want = {e.login for e in ad_tree.EXPECTED.values() if e.userdb}
     assert listed == want
+
+
+def test_iteration_defaults_to_uid(make):
+    """Without iterate_attrs (2.4: userdb_mailbox_guard_iterate_fields)
+    the user names are the entries' uid, as the default filters read."""
+    _, dc = make(openldap_tree, {"iterate_filter": "(objectClass=person)",
+                                 "iterate_attrs": None})
+    rc, out = dc.doveadm("user", "*")
+    assert rc == 0, out
+    want = {e.attrs["uid"] for e in openldap_tree.EXPECTED.values()
+            if e.userdb}
+    assert len(want) > 1
+    assert set(out.split()) == want

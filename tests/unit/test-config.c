@@ -27,6 +27,7 @@ static void test_defaults_follow_dovecot_ldap(void)
 	g_assert_cmpint(config->custom_recipient_result, ==, MG_REFUSAL_FAILURE);
 	g_assert_cmpuint(config->request_timeout_msecs, ==, 5000);
 	g_assert_cmpint(config->change_feed, ==, MG_CHANGE_FEED_NO);
+	g_assert_cmpuint(config->change_feed_timeout_msecs, ==, 10000);
 	g_assert_cmpuint(config->iterate_page_size, ==, 500);
 	g_assert_false(config->auth_bind);
 	mg_config_free(&config);
@@ -51,7 +52,10 @@ static void test_rejects_bad_values(void)
 		{ "request_timeout", "0", "such as 5s" },
 		{ "recipient_profile", "exchange2003", "exchange55, ad, openldap" },
 		{ "custom_recipient_result", "maybe", "failure or tempfail" },
-		{ "change_feed", "yes", "no, syncrepl or auto" },
+		{ "change_feed", "yes", "no, syncrepl, ad-notify or auto" },
+		{ "change_feed", "dirsync", "no, syncrepl, ad-notify or auto" },
+		{ "change_feed", "AD-Notify", "got 'AD-Notify'" },
+		{ "change_feed_timeout", "0", "such as 5s" },
 		{ "custom_recipient_match", "(objectClass=contact", "invalid LDAP filter" },
 		{ "pass_filter", "(uid=%u))", "invalid LDAP filter" },
 		{ "mailbox_match", "(&(a=b)", "invalid LDAP filter" },
@@ -91,6 +95,7 @@ static void test_accepts_times_and_uris(void)
 		"request_timeout", "500ms",
 		"max_pending", "10",
 		"change_feed", "syncrepl",
+		"change_feed_timeout", "3s",
 		"iterate_page_size", "1000",
 		"scope", "onelevel",
 		"auth_bind", "yes",
@@ -103,6 +108,7 @@ static void test_accepts_times_and_uris(void)
 	g_assert_cmpuint(config->request_timeout_msecs, ==, 500);
 	g_assert_cmpuint(config->max_pending, ==, 10);
 	g_assert_cmpint(config->change_feed, ==, MG_CHANGE_FEED_SYNCREPL);
+	g_assert_cmpuint(config->change_feed_timeout_msecs, ==, 3000);
 	g_assert_cmpuint(config->iterate_page_size, ==, 1000);
 	g_assert_cmpint(config->scope, ==, MG_SCOPE_ONELEVEL);
 	g_assert_true(config->auth_bind);
@@ -112,6 +118,27 @@ static void test_accepts_times_and_uris(void)
 }
 
 /* AD's own filters go to the server as they are (issue 12). */
+static void test_change_feed_values(void)
+{
+	static const struct {
+		const char *value;
+		enum mg_change_feed feed;
+	} cases[] = {
+		{ "no", MG_CHANGE_FEED_NO },
+		{ "syncrepl", MG_CHANGE_FEED_SYNCREPL },
+		{ "ad-notify", MG_CHANGE_FEED_AD_NOTIFY },
+		{ "auto", MG_CHANGE_FEED_AUTO },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const char *pairs[] = { "change_feed", cases[i].value, NULL };
+		struct mg_config *config = config_with(pairs);
+
+		g_assert_cmpint(config->change_feed, ==, cases[i].feed);
+		mg_config_free(&config);
+	}
+}
+
 static void test_accepts_server_filters(void)
 {
 	static const char *const ad =
@@ -212,6 +239,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/defaults", test_defaults_follow_dovecot_ldap);
 	g_test_add_func("/config/rejects-bad-values", test_rejects_bad_values);
 	g_test_add_func("/config/accepts", test_accepts_times_and_uris);
+	g_test_add_func("/config/change-feed", test_change_feed_values);
 	g_test_add_func("/config/accepts-server-filters",
 			test_accepts_server_filters);
 	g_test_add_func("/config/finish-required", test_finish_requires_uris_and_base);

@@ -127,8 +127,10 @@ static void test_untranslatable(void)
 		{ "custom_recipient_reason", "see %$",
 		  "custom_recipient_reason: %$: no attribute" },
 		{ "nt_domain", "50%", "nt_domain: a '%' (not \"%%\")" },
+		{ "uris", "ldap://a%zz", "uris: a '%' not followed by two hex" },
 		{ "change_feed", "auto", "change_feed: 2.4 has no setting" },
-		{ "iterate_page_size", "1000", "iterate_page_size: 2.4 has no" },
+		{ "tls_require_cert", "sometimes",
+		  "tls_require_cert: expected never" },
 		{ "tls", "maybe", "tls: expected yes or no" },
 		{ "no_such_key", "x", "no_such_key: not a setting" },
 		{ "pass_attrs", "@uid=user", "pass_attrs: '@' items" },
@@ -243,7 +245,7 @@ static void test_defaults_written_out(void)
 static void test_keys_and_places(void)
 {
 	static const char *const kv[] = {
-		"uris", "ldap://a ldap://b",
+		"uris", "ldap://a ldapi://%2Frun%2Fslapd%2Fldapi",
 		"dn", "cn=reader,o=x",
 		"dnpass", "a#b",
 		"base", "ou=%d,o=x",
@@ -251,6 +253,7 @@ static void test_keys_and_places(void)
 		"scope", "onelevel",
 		"tls", "Y",
 		"tls_ca_cert_file", "/etc/ca.pem",
+		"tls_require_cert", "allow",
 		"recipient_profile", "ad",
 		"custom_recipient_reason", "  Not here, see %{ldap:mail}",
 		"audit_only", "n",
@@ -273,21 +276,23 @@ static void test_keys_and_places(void)
 	passdb_at = strstr(result.text, "\npassdb mailbox_guard {\n");
 	g_assert_nonnull(passdb_at);
 	/* the shared keys at the top, before the blocks */
-	assert_line(&result, "mailbox_guard_uris = ldap://a ldap://b");
+	assert_line(&result,
+		    "mailbox_guard_uris = ldap://a ldapi://%2Frun%2Fslapd%2Fldapi");
 	assert_line(&result, "mailbox_guard_auth_dn = cn=reader,o=x");
 	assert_line(&result, "mailbox_guard_auth_dn_password = \"a#b\"");
 	/* the last value of a key given twice */
 	assert_line(&result, "mailbox_guard_base = o=x");
 	assert_line(&result, "mailbox_guard_scope = onelevel");
 	assert_line(&result, "mailbox_guard_starttls = yes");
-	assert_line(&result, "mailbox_guard_tls_ca_cert_file = /etc/ca.pem");
+	assert_line(&result, "ssl_client_ca_file = /etc/ca.pem");
+	assert_line(&result, "ssl_client_require_valid_cert = no");
 	assert_line(&result, "mailbox_guard_recipient_profile = ad");
 	assert_line(&result, "mailbox_guard_custom_recipient_reason = "
 		    "\"  Not here, see %{ldap:mail | default}\"");
 	assert_line(&result, "mailbox_guard_audit_only = no");
 	g_assert_true(strstr(result.text, "mailbox_guard_uris") < passdb_at);
 	g_assert_null(strstr(result.text, "change_feed"));
-	g_assert_null(strstr(result.text, "page_size"));
+
 	passdb = block_of(result.text, "passdb mailbox_guard");
 	g_assert_true(has_line(passdb, "  driver = mailbox_guard"));
 	g_assert_true(has_line(passdb,
@@ -303,6 +308,8 @@ static void test_keys_and_places(void)
 			       "  userdb_mailbox_guard_filter = (mail=%{user})"));
 	g_assert_true(has_line(userdb, "  userdb_mailbox_guard_iterate_filter "
 			       "= (mail=*)"));
+	g_assert_true(has_line(userdb, "  userdb_mailbox_guard_iterate_page_size "
+			       "= 500"));
 	g_assert_null(strstr(userdb, "passdb_"));
 	g_assert_null(strstr(passdb, "userdb_"));
 	g_free(passdb);

@@ -570,6 +570,12 @@ class Dovecot:
     # ------------------------------------------------------------------
     # lifecycle
     # ------------------------------------------------------------------
+    def prepare(self):
+        """The module directories and dovecot.conf as start() makes them:
+        enough for doveconf (in_namespace on 2.4) without a Dovecot."""
+        self._prepare_modules()
+        self._write_conf()
+
     def start(self, timeout=20.0, wait_greeting=True):
         """Start dovecot. wait_greeting=False: only wait for the listening
         ports and auth sockets (login processes greet only once they reach
@@ -579,8 +585,7 @@ class Dovecot:
         os.chmod(self.home_root, 0o755)
         os.makedirs(self.base_dir, exist_ok=True)
         os.makedirs(self.state_dir, exist_ok=True)
-        self._prepare_modules()
-        self._write_conf()
+        self.prepare()
         r = subprocess.run(self._config_argv(
             ["doveconf", "-c", self.conf_path, "-n"]),
             capture_output=True, text=True)

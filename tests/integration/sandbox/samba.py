@@ -30,7 +30,9 @@ REALM = "AD.EXAMPLE.TEST"
 DOMAIN = "ADTEST"
 HOST = "dc1"
 FQDN = "dc1.ad.example.test"
-IP = "127.0.2.1"
+# one loopback address per test process, so that two runs on one machine
+# (a developer's and a CI clone's) never reach each other's DC
+IP = f"127.2.{(os.getpid() >> 8) % 256}.{os.getpid() % 254 + 1}"
 BASE = "DC=ad,DC=example,DC=test"
 SCHEMA = f"CN=Schema,CN=Configuration,{BASE}"
 QUERY_POLICY = ("CN=Default Query Policy,CN=Query-Policies,"
@@ -95,9 +97,10 @@ DEFAULT_LIMITS = {"MaxPageSize": 1000, "MaxConnIdleTime": 900}
 
 class SambaDC:
     """root: a directory of its own (created). entries_ldif: LDIF added
-    offline. limits: lDAPAdminLimits to set, e.g. {"MaxPageSize": 100}."""
+    offline. limits: lDAPAdminLimits to set, e.g. {"MaxPageSize": 100}.
+    options: more smb.conf settings for the provision."""
 
-    def __init__(self, root, entries_ldif="", limits=None):
+    def __init__(self, root, entries_ldif="", limits=None, options=None):
         self.root = root
         self.target = os.path.join(root, "dc")
         self.conf = os.path.join(self.target, "etc", "smb.conf")
@@ -110,6 +113,7 @@ class SambaDC:
         self.hosts = os.path.join(root, "hosts")
         self.entries_ldif = entries_ldif
         self.limits = dict(limits or {})
+        self.options = dict(options or {})
         self.uri = f"ldap://{FQDN}"
         self.proc = None
         os.makedirs(root, exist_ok=True)
@@ -150,6 +154,13 @@ class SambaDC:
             f"--option=ncalrpc dir={self.root}/run/ncalrpc",
             f"--option=winbindd socket directory={self.root}/run/winbindd",
             f"--option=ntp signd socket directory={self.root}/run/ntp"])
+        if self.options:
+            # the provision writes only some --option values to smb.conf
+            with open(self.conf) as f:
+                conf = f.read()
+            lines = "".join(f"\t{k} = {v}\n" for k, v in self.options.items())
+            with open(self.conf, "w") as f:
+                f.write(conf.replace("[global]\n", "[global]\n" + lines, 1))
         self._ldb("ldbadd", _schema_ldif(), schema=True)
         self._ldb("ldbmodify", _schema_mod_ldif(), schema=True)
         if self.limits:
@@ -158,6 +169,46 @@ class SambaDC:
             self._ldb("ldbadd", self.entries_ldif)
         with open(self.hosts, "w") as f:
             f.write(f"127.0.0.1 localhost\n{IP} {FQDN} {HOST}\n")
+
+    def ldb_modify(self, ldif, controls=()):
+        """ldbmodify on sam.ldb directly (offline: while the DC is
+        stopped, or a write the LDAP server does not see)."""
+        path = os.path.join(self.root, "ldbmodify.ldif")
+        with open(path, "w") as f:
+            f.write(ldif)
+        self._run(["ldbmodify", "-H", self.sam,
+                   *[f"--controls={c}" for c in controls], path])
+
+    def ldb_delete(self, dn):
+        """ldbdel on sam.ldb (offline): a deleted object, as AD keeps it."""
+        self._run(["ldbdel", "-H", self.sam, dn])
+
+    def _ldb_attr(self, dn, attr, controls=()):
+        out = self._run(["ldbsearch", "-H", self.sam, "-b", dn, "-s",
+                         "base", *[f"--controls={c}" for c in controls],
+                         attr])
+        # LDIF folds long lines: a leading space continues the last one
+        text = out.replace("\n ", "")
+        for line in text.splitlines():
+            if line.startswith(f"{attr}: "):
+                return line[len(attr) + 2:]
+        raise RuntimeError(f"no {attr} in {dn}:\n{out}")
+
+    def allow_reading_deleted_objects(self, account_dn):
+        """What AD's `dsacls "CN=Deleted Objects,..." /G account:LCRP`
+        does, offline: the account may list the Deleted Objects container
+        and read the objects in it (inherited), so that a notification
+        search reports deletes."""
+        container = f"CN=Deleted Objects,{BASE}"
+        sid = self._ldb_attr(account_dn, "objectSid")
+        sd = self._ldb_attr(container, "nTSecurityDescriptor",
+                            ["show_deleted:1"])
+        ace = f"(A;CI;RPLC;;;{sid})"
+        sacl = sd.find("S:")
+        sd = sd + ace if sacl < 0 else sd[:sacl] + ace + sd[sacl:]
+        self.ldb_modify(f"dn: {container}\nchangetype: modify\n"
+                        f"replace: nTSecurityDescriptor\n"
+                        f"nTSecurityDescriptor: {sd}\n", ["show_deleted:1"])
 
     def start(self, timeout=60.0):
         self.proc = procs.ManagedProcess(

@@ -1,0 +1,228 @@
+/* Dovecot's auth cache keys, kept as strings. */
+
+/* mg_cache_key_remove() fills a request's fields by hand */
+#define AUTH_REQUEST_FIELDS_CONST
+
+#include "auth-common.h"
+#include "str.h"
+#include "strescape.h"
+#include "auth-request.h"
+#include "auth-cache.h"
+#include "passdb.h"
+#include "userdb.h"
+#include "passdb-cache.h"
+#include "mg-compat.h"
+#include "mg-cache-key.h"
+
+#if DOVECOT_PREREQ(2, 4, 0)
+
+int mg_cache_key_get(struct auth_request *request ATTR_UNUSED,
+		     bool userdb ATTR_UNUSED, const char **key_r)
+{
+	*key_r = NULL;
+	return -1;
+}
+
+void mg_cache_key_remove(const char *key ATTR_UNUSED)
+{
+}
+
+const char *mg_cache_key_marker(struct auth_request *request ATTR_UNUSED)
+{
+	return NULL;
+}
+
+void mg_cache_key_marker_set(const char *key ATTR_UNUSED)
+{
+}
+
+bool mg_cache_key_present(const char *key ATTR_UNUSED)
+{
+	return TRUE;
+}
+
+#else
+
+static const char *
+mg_cache_key_escape(const char *str,
+		    const struct auth_request *request ATTR_UNUSED)
+{
+	return str_tabescape(str);
+}
+
+int mg_cache_key_get(struct auth_request *request, bool userdb,
+		     const char **key_r)
+{
+	const struct var_expand_table *table;
+	const char *template, *username, *error;
+	string_t *key;
+	unsigned int count = 0;
+	bool userdb_lookup = request->userdb_lookup;
+	int ret;
+
+	template = userdb ? request->userdb->cache_key :
+		request->passdb->cache_key;
+	*key_r = NULL;
+	if (passdb_cache == NULL || template == NULL)
+		return 0;
+	/* what auth_cache_insert() names the entry by */
+	username = request->fields.translated_username;
+	request->userdb_lookup = userdb;
+	template = t_strconcat(userdb ? "U" : "P", "%!",
+			       request->fields.master_user == NULL ? "" :
+			       "+%{master_user}", "\t", template, NULL);
+	key = t_str_new(128);
+	table = auth_request_get_var_expand_table_full(request, username,
+		mg_cache_key_escape, &count);
+	ret = auth_request_var_expand_with_table(key, template, request,
+		table, mg_cache_key_escape, &error);
+	request->userdb_lookup = userdb_lookup;
+	if (ret < 0)
+		return -1;
+	*key_r = str_c(key);
+	return 1;
+}
+
+/* key as a template that expands to itself */
+static const char *mg_cache_key_literal(const char *key)
+{
+	string_t *str = t_str_new(strlen(key) + 8);
+
+	for (; *key != '\0'; key++) {
+		if (*key == '%')
+			str_append_c(str, '%');
+		str_append_c(str, *key);
+	}
+	return str_c(str);
+}
+
+/* The auth cache functions name an entry by a request's db (its id) and
+   master user, then a template expanded for it: a request that holds
+   just those, and the rest of key as a template that expands to itself.
+   NULL when key is not one of Dovecot's. */
+static struct auth_request *
+mg_cache_key_request(const char *key, struct passdb_module *passdb_module,
+		     struct userdb_module *userdb_module,
+		     struct auth_passdb *passdb, struct auth_userdb *userdb,
+		     const char **template_r)
+{
+	struct auth_request *request;
+	const char *p = key + 1, *tab;
+	unsigned int id = 0;
+
+	if (passdb_cache == NULL || (*key != 'P' && *key != 'U'))
+		return NULL;
+	for (; *p >= '0' && *p <= '9'; p++)
+		id = id * 10 + (unsigned int)(*p - '0');
+	tab = strchr(p, '\t');
+	if (tab == NULL || (*p != '+' && p != tab))
+		return NULL;
+
+	i_zero(passdb_module);
+	i_zero(userdb_module);
+	i_zero(passdb);
+	i_zero(userdb);
+	passdb_module->id = id;
+	userdb_module->id = id;
+	passdb->passdb = passdb_module;
+	userdb->userdb = userdb_module;
+	request = auth_request_new_dummy(auth_event);
+	request->fields.user = p_strdup(request->pool, "");
+	request->fields.service = "";
+	request->userdb_lookup = *key == 'U';
+	request->passdb = passdb;
+	request->userdb = userdb;
+	if (*p == '+') {
+		request->fields.master_user = p_strdup(request->pool,
+			str_tabunescape(t_strdup_noconst(
+				t_strdup_until(p + 1, tab))));
+	}
+	*template_r = mg_cache_key_literal(tab + 1);
+	return request;
+}
+
+void mg_cache_key_remove(const char *key)
+{
+	struct passdb_module passdb_module;
+	struct userdb_module userdb_module;
+	struct auth_passdb passdb;
+	struct auth_userdb userdb;
+	struct auth_request *request;
+	const char *template;
+
+	request = mg_cache_key_request(key, &passdb_module, &userdb_module,
+				       &passdb, &userdb, &template);
+	if (request == NULL)
+		return;
+	auth_cache_remove(passdb_cache, request, template);
+	auth_request_unref(&request);
+}
+
+const char *mg_cache_key_marker(struct auth_request *request)
+{
+	const char *user = request->fields.translated_username != NULL ?
+		request->fields.translated_username : request->fields.user;
+	unsigned int id;
+
+	if (passdb_cache == NULL)
+		return NULL;
+	if (request->userdb_lookup) {
+		if (request->userdb == NULL)
+			return NULL;
+		id = request->userdb->userdb->id;
+	} else {
+		if (request->passdb == NULL)
+			return NULL;
+		id = request->passdb->passdb->id;
+	}
+	/* Dovecot tab-escapes every value it puts in a key, \001 too: a
+	   raw \001 never starts one of its fields */
+	return t_strdup_printf("%c%u%s%s\t%s\t\001mailbox_guard",
+		request->userdb_lookup ? 'U' : 'P', id,
+		request->fields.master_user == NULL ? "" : "+",
+		request->fields.master_user == NULL ? "" :
+		str_tabescape(request->fields.master_user),
+		str_tabescape(user));
+}
+
+void mg_cache_key_marker_set(const char *key)
+{
+	struct passdb_module passdb_module;
+	struct userdb_module userdb_module;
+	struct auth_passdb passdb;
+	struct auth_userdb userdb;
+	struct auth_request *request;
+	const char *template;
+
+	request = mg_cache_key_request(key, &passdb_module, &userdb_module,
+				       &passdb, &userdb, &template);
+	if (request == NULL)
+		return;
+	/* positive (an empty value is a negative entry, which Dovecot
+	   does not keep with auth_cache_negative_ttl = 0) */
+	auth_cache_insert(passdb_cache, request, template, "\001", FALSE);
+	auth_request_unref(&request);
+}
+
+bool mg_cache_key_present(const char *key)
+{
+	struct passdb_module passdb_module;
+	struct userdb_module userdb_module;
+	struct auth_passdb passdb;
+	struct auth_userdb userdb;
+	struct auth_request *request;
+	const char *template, *value;
+	bool expired, neg_expired;
+
+	request = mg_cache_key_request(key, &passdb_module, &userdb_module,
+				       &passdb, &userdb, &template);
+	if (request == NULL)
+		return FALSE;
+	/* expired or not: only a flush or an eviction takes it away */
+	value = auth_cache_lookup(passdb_cache, request, template, NULL,
+				  &expired, &neg_expired);
+	auth_request_unref(&request);
+	return value != NULL;
+}
+
+#endif

@@ -117,6 +117,22 @@ void mg_attrmap_add_attrs(const ARRAY_TYPE(mg_attrmap_item) *items,
 }
 
 #undef mg_attrmap_apply
+/* The fields Dovecot takes as a new user name, whole or in part */
+static const char *const mg_attrmap_rename_fields[] = {
+	"user", "username", "domain", NULL
+};
+
+int mg_attrmap_check_rename(const char *field, const char *value,
+			    const char **error_r)
+{
+	if (!str_array_find(mg_attrmap_rename_fields, field) ||
+	    mg_escape_is_log_safe(value))
+		return 0;
+	*error_r = t_strdup_printf("the user name it sets (%s) holds control "
+				   "characters or invalid UTF-8", field);
+	return -1;
+}
+
 int mg_attrmap_apply(const ARRAY_TYPE(mg_attrmap_item) *items,
 		     struct auth_request *request, const struct mg_entry *entry,
 		     mg_attrmap_field_callback_t *callback, void *context,
@@ -143,13 +159,9 @@ int mg_attrmap_apply(const ARRAY_TYPE(mg_attrmap_item) *items,
 			}
 			values = single;
 		}
-		if (strcmp(item->field, "user") == 0 &&
-		    !mg_escape_is_log_safe(values[0])) {
-			/* Dovecot logs the rename as it is */
-			*error_r = "the user name it sets holds control "
-				"characters or invalid UTF-8";
+		if (mg_attrmap_check_rename(item->field, values[0],
+					    error_r) < 0)
 			return -1;
-		}
 		callback(request, item->field, values, context);
 	}
 	return 0;

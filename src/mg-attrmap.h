@@ -49,6 +49,13 @@ int mg_attrmap_expand(struct auth_request *request,
 		      const char *value, const char **value_r,
 		      const char **error_r);
 
+/* Checks a value for a field that renames the user (user, username,
+   domain): Dovecot logs a rename as it is, so a value with control
+   characters or invalid UTF-8 is an error (-1 with error_r), never a
+   login. */
+int mg_attrmap_check_rename(const char *field, const char *value,
+			    const char **error_r);
+
 typedef void mg_attrmap_field_callback_t(struct auth_request *request,
 					 const char *field,
 					 const char *const *values,

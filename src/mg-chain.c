@@ -12,66 +12,102 @@ static const char *const mg_chain_services[] = {
 	"imap", "pop3", "submission", "sieve", "lmtp", "doveadm", "smtp", NULL
 };
 
-#if !DOVECOT_PREREQ(2, 4, 0)
-/* 2.4 has no override_fields: a passdb's fields are the driver's to set */
-
-/* Fields that would route a refused login elsewhere, or turn its OK into
-   "ask the next passdb" (noauthenticate). */
-static const char *const mg_chain_routing_fields[] = {
-	"proxy", "proxy_maybe", "proxy_always", "host", "hostip", "port",
-	"destuser", "master", "pass", "noauthenticate", NULL
-};
-
-static const char *mg_chain_field_key(const char *field)
+static bool mg_chain_rule_continues(enum auth_db_rule rule)
 {
-	const char *p = strchr(field, '=');
-
-	return p == NULL ? field : t_strdup_until(field, p);
+	return rule == AUTH_DB_RULE_CONTINUE ||
+		rule == AUTH_DB_RULE_CONTINUE_OK ||
+		rule == AUTH_DB_RULE_CONTINUE_FAIL;
 }
 
-static void mg_chain_check_override_fields(const struct auth_passdb *passdb)
+/* Dovecot answers OK at the end of a chain in which a rule said "ok" */
+static bool mg_chain_rule_succeeds(enum auth_db_rule rule)
 {
-	const char *const *fields;
-	const char *key;
-
-	fields = t_strsplit_spaces(passdb->set->override_fields, " ");
-	for (; *fields != NULL; fields++) {
-		key = mg_chain_field_key(*fields);
-		if (str_array_find(mg_chain_routing_fields, key)) {
-			i_fatal("passdb %s: override_fields sets %s, which a "
-				"refused custom recipient would get after the "
-				"refusal dropped it: set it with pass_attrs",
-				passdb->set->driver, key);
-		}
-	}
+	return rule == AUTH_DB_RULE_RETURN_OK ||
+		rule == AUTH_DB_RULE_CONTINUE_OK;
 }
-#endif
 
-static void mg_chain_check_passdb(const struct auth_passdb *passdb)
+static void mg_chain_check_result(const struct auth_passdb *passdb)
 {
-#if !DOVECOT_PREREQ(2, 4, 0)
-	mg_chain_check_override_fields(passdb);
-#endif
-	switch (passdb->result_success) {
-	case AUTH_DB_RULE_RETURN:
-	case AUTH_DB_RULE_RETURN_OK:
-	case AUTH_DB_RULE_RETURN_FAIL:
-		break;
-	case AUTH_DB_RULE_CONTINUE:
-	case AUTH_DB_RULE_CONTINUE_OK:
-	case AUTH_DB_RULE_CONTINUE_FAIL:
+	const struct auth_passdb_settings *set = passdb->set;
+
+	if (mg_chain_rule_continues(passdb->result_success)) {
 		i_fatal("passdb %s: result_success = %s would let the next "
 			"passdb answer after a refusal: use return-ok",
-			passdb->set->driver, passdb->set->result_success);
+			mg_chain_passdb_name(passdb), set->result_success);
 	}
+	if (mg_chain_rule_succeeds(passdb->result_failure)) {
+		i_fatal("passdb %s: result_failure = %s would make a wrong "
+			"password a success: use continue or return-fail",
+			mg_chain_passdb_name(passdb), set->result_failure);
+	}
+	if (mg_chain_rule_succeeds(passdb->result_internalfail)) {
+		i_fatal("passdb %s: result_internalfail = %s would make an "
+			"LDAP failure a success: use return-fail",
+			mg_chain_passdb_name(passdb), set->result_internalfail);
+	}
+}
+
+/* Another passdb of the chain that can let a login in: not a deny
+   passdb, not one that classifies as well. */
+static const struct auth_passdb *
+mg_chain_other_answerer(const struct auth_passdb *list)
+{
+	for (; list != NULL; list = list->next) {
+		if (!list->set->deny &&
+		    strcmp(list->passdb->iface.name, "mailbox_guard") != 0)
+			return list;
+	}
+	return NULL;
+}
+
+static void mg_chain_check_narrowing(const struct auth_passdb *passdb,
+				     const struct auth_passdb *list)
+{
+	const struct auth_passdb *other = mg_chain_other_answerer(list);
+	const char *narrowing;
+
+	if (other == NULL)
+		return;
+	narrowing = mg_chain_passdb_narrowing(passdb);
+	if (narrowing == NULL)
+		return;
+	i_fatal("passdb %s: %s keeps some logins from it, and passdb %s "
+		"would answer those without telling a custom recipient from "
+		"a mailbox: remove it, or the other passdb",
+		mg_chain_passdb_name(passdb), narrowing,
+		mg_chain_passdb_name(other));
+}
+
+/* While LDAP can't answer, nothing tells a custom recipient from a
+   mailbox: a later passdb that knows one would let it in. */
+static void mg_chain_check_internalfail(const struct auth_passdb *passdb)
+{
+	const struct auth_passdb *other;
+
+	if (!mg_chain_rule_continues(passdb->result_internalfail))
+		return;
+	other = mg_chain_other_answerer(passdb->next);
+	if (other == NULL)
+		return;
+	i_fatal("passdb %s: result_internalfail = %s (Dovecot's default is "
+		"continue) would hand a login LDAP could not answer to passdb "
+		"%s, which would let in a custom recipient it knows: use "
+		"return-fail", mg_chain_passdb_name(passdb),
+		passdb->set->result_internalfail, mg_chain_passdb_name(other));
 }
 
 static void mg_chain_check_list(const struct passdb_module *module,
-				const struct auth_passdb *passdb)
+				const struct auth_passdb *list)
 {
-	for (; passdb != NULL; passdb = passdb->next) {
-		if (passdb->passdb == module)
-			mg_chain_check_passdb(passdb);
+	const struct auth_passdb *passdb;
+
+	for (passdb = list; passdb != NULL; passdb = passdb->next) {
+		if (passdb->passdb != module)
+			continue;
+		mg_chain_check_release(passdb);
+		mg_chain_check_result(passdb);
+		mg_chain_check_narrowing(passdb, list);
+		mg_chain_check_internalfail(passdb);
 	}
 }
 

@@ -179,6 +179,11 @@ static int mg_fields_apply(struct auth_request *request,
 			*error_r = t_strdup_printf("%s: %s: %s", what,
 						   fields[i], error);
 			ret = -1;
+		} else if (mg_attrmap_check_rename(fields[i], value,
+						   &error) < 0) {
+			/* before Dovecot logs the rename */
+			*error_r = t_strdup_printf("%s: %s", what, error);
+			ret = -1;
 		} else if (passdb) {
 			auth_request_set_field(request, fields[i], value,
 				request->passdb->set->default_password_scheme);

@@ -80,6 +80,11 @@ static void mg_refusal_strip(struct auth_request *request)
 		auth_fields_remove(request->fields.extra_fields, key);
 	if (request->fields.userdb_reply != NULL)
 		auth_fields_reset(request->fields.userdb_reply);
+	/* A field's failed check (fail, allow_nets) makes Dovecot turn this
+	   passdb's OK into "user unknown" and ask the next passdb, whose OK
+	   would then let the custom recipient in: the refusal is the answer
+	   and it is final. */
+	request->failed = FALSE;
 }
 
 bool mg_refusal_client_honours_nologin(const struct auth_request *request)

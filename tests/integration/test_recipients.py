@@ -226,6 +226,8 @@ def test_unknown_user_reaches_the_next_passdb(make):
         mode=0o644)
     passdbs = [d for d in dc.auth_dbs if d.kind == "passdb"]
     userdbs = [d for d in dc.auth_dbs if d.kind == "userdb"]
+    # while LDAP is down the passwd-file must not answer (fatal at start)
+    passdbs[-1].settings["result_internalfail"] = "return-fail"
     dc.auth_dbs = passdbs + [AuthDB("passdb", "passwd-file", path)] + userdbs + [
         AuthDB("userdb", "static", "uid=nobody gid=nogroup")]
     dc.start()

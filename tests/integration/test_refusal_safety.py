@@ -20,7 +20,8 @@ import pytest
 
 import mgsetup
 from fixtures import ad_tree as tree
-from sandbox import Sandbox, IMAP_AUTHFAIL, AuthDB, doveadm_tempfail_rc
+from sandbox import (Sandbox, IMAP_AUTHFAIL, AuthDB, doveadm_tempfail_rc,
+                     is_24)
 from sandbox.load import wait_until
 from sandbox.fakeldap import FakeLdap, attribute, entry_body, tlv, integer
 
@@ -109,14 +110,44 @@ def test_malformed_entry_is_a_tempfail(case):
 
 # --- chain settings that could undo a refusal ---------------------------------
 
+# What a mailbox_guard passdb with a later passdb needs: while LDAP is
+# down, no later passdb answers (the default, continue, is fatal at start)
+NEVER_ON_LDAP_TROUBLE = {"result_internalfail": "return-fail"}
+# 2.4 names the mechanisms filter mechanisms_filter
+MECHANISMS = "mechanisms_filter" if is_24() else "mechanisms"
 CHAIN_CASES = {
-    "override-proxy": ({"override_fields": "proxy=y host=127.0.0.2"},
-                       r"override_fields sets proxy"),
-    "override-noauthenticate": ({"override_fields": "noauthenticate"},
-                                r"override_fields sets noauthenticate"),
     "continue": ({"result_success": "continue-ok"},
                  r"result_success = continue-ok"),
+    # logins kept from mailbox_guard reach the static passdb unclassified
+    "skip": ({"skip": "authenticated"}, r"skip = authenticated keeps"),
+    "mechanisms": ({MECHANISMS: "plain"}, MECHANISMS + r" = plain keeps"),
+    "username-filter": ({"username_filter": "*@example.org"},
+                        r"username_filter = \*@example.org keeps"),
+    # a wrong password or an LDAP failure would be a success
+    "failure-ok": ({"result_failure": "return-ok"},
+                   r"result_failure = return-ok would make a wrong password"),
+    "internalfail-ok": ({"result_internalfail": "continue-ok"},
+                        r"result_internalfail = continue-ok would make"),
+    # the static passdb would answer while LDAP is down (None: Dovecot's
+    # default, continue)
+    "internalfail-continue": ({"result_internalfail": None},
+                              r"result_internalfail = continue \(Dovecot's "
+                              r"default is continue\) would hand"),
 }
+if is_24():
+    # an auth worker answered doveadm auth test -x service=imap with OK
+    CHAIN_CASES["use-worker"] = ({"use_worker": "yes"},
+                                 r"use_worker = yes would answer a refusal")
+else:
+    # 2.4 has no override_fields: its fields { } are applied by the plugin,
+    # before the refusal drops them (test_routing_fields_..., test_fields_
+    # that_would_undo_a_refusal_are_dropped)
+    CHAIN_CASES.update({
+        "override-proxy": ({"override_fields": "proxy=y host=127.0.0.2"},
+                           r"override_fields sets proxy"),
+        "override-noauthenticate": ({"override_fields": "noauthenticate"},
+                                    r"override_fields sets noauthenticate"),
+    })
 
 
 @pytest.mark.parametrize("case", sorted(CHAIN_CASES))
@@ -127,7 +158,10 @@ def test_chain_that_could_undo_a_refusal_is_fatal(case):
         dc = sb.dovecot(start=False)
         passdb, userdb = mgsetup.auth_dbs_for(dc,
                                               tree.plugin_settings(ldap.uri))
+        passdb.settings.update(NEVER_ON_LDAP_TROUBLE)
         passdb.settings.update(block)
+        passdb.settings = {k: v for k, v in passdb.settings.items()
+                           if v is not None}
         dc.auth_dbs = [passdb, userdb,
                        AuthDB("passdb", "static", "password=anything")]
         dc.start(wait_greeting=False)
@@ -152,6 +186,31 @@ def test_routing_fields_in_pass_attrs_are_dropped_by_a_refusal():
         assert rc == 77 and not re.search(r"^\s*(proxy|host)", out, re.M), out
         rc, out = dc.doveadm_auth_test(ALICE.login, ALICE.password)
         assert rc == 0 and re.search(r"^\s*host=127.0.0.2", out, re.M), out
+
+
+def test_fields_that_would_undo_a_refusal_are_dropped():
+    """noauthenticate (OK becomes "ask the next passdb") and fail set by
+    the passdb's own fields: the refusal drops them, so a later passdb
+    that knows the custom recipient is never asked."""
+    with Sandbox() as sb:
+        ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
+        dc = sb.dovecot(start=False)
+        settings = tree.plugin_settings(ldap.uri)
+        settings["pass_attrs"] = (tree.PASS_ATTRS +
+                                  ",=noauthenticate=y,=proxy=y")
+        passdb, _ = mgsetup.auth_dbs_for(dc, settings)
+        passdb.settings.update(NEVER_ON_LDAP_TROUBLE)
+        local = dc.write_settings_text(
+            "local", f"{PARTNER.login}:{{PLAIN}}{PARTNER.password}::::::\n",
+            mode=0o644)
+        dc.auth_dbs = [passdb, AuthDB("passdb", "passwd-file", local),
+                       AuthDB("userdb", "static", "uid=nobody gid=nogroup")]
+        dc.start()
+        ok, reply = dc.imap_login(PARTNER.login, PARTNER.password)
+        assert not ok and reply.startswith("NO [CONTACTADMIN]"), reply
+        rc, out = dc.doveadm_auth_login(PARTNER.login, PARTNER.password)
+        assert rc == 77 and "nologin" in out, out
+        assert not re.search(r"^\s*(proxy|noauthenticate)\b", out, re.M), out
 
 
 # --- the duplicate warning is written only for a verified password -------------
@@ -236,12 +295,15 @@ def test_client_name_never_forges_a_log_line(nasty):
     assert_clean(log)
 
 
-def test_directory_user_name_with_control_characters_is_refused():
-    """pass_attrs renaming the user to such a value: Dovecot would log the
-    rename as it is, so it is an error, never a login."""
+@pytest.mark.parametrize("field", ["user", "username"])
+def test_directory_user_name_with_control_characters_is_refused(field):
+    """pass_attrs (2.4: fields { }) renaming the user, whole or in part,
+    to such a value: Dovecot would log the rename as it is, so it is an
+    error, never a login. (The only field naming the user: 2.4's fields
+    { } holds a key once.)"""
     with Sandbox() as sb:
-        dc = start(sb, {"pass_attrs": "legacyExchangeDN=user," +
-                        tree.PASS_ATTRS},
+        dc = start(sb, {"pass_attrs": f"legacyExchangeDN={field},"
+                        "userPassword=password"},
                    dovecot_settings=DEBUG, extra_ldif=nasty_ldif())
         ok, reply = dc.imap_login("evil", "evilpw")
         assert not ok and reply.startswith(TEMPFAIL), reply
@@ -282,6 +344,7 @@ def test_refusal_is_final_in_a_passdb_chain(mode):
         settings = tree.plugin_settings(ldap.uri)
         settings["custom_recipient_result"] = mode
         passdb, userdb = mgsetup.auth_dbs_for(dc, settings)
+        passdb.settings.update(NEVER_ON_LDAP_TROUBLE)
         local = dc.write_settings_text(
             "local", f"{PARTNER.login}:{{PLAIN}}{PARTNER.password}::::::\n",
             mode=0o644)
@@ -297,3 +360,65 @@ def test_refusal_is_final_in_a_passdb_chain(mode):
             assert rc == (doveadm_tempfail_rc() if mode == "tempfail"
                           else 77), out
         assert "passwd-file" not in dc.log_text()
+
+
+# --- a field's failed check never hands the login to a later passdb -------------
+
+# fields whose check fails for every client here (127.x is outside the net)
+FAILED_CHECKS = {"fail": "=fail=y", "allow_nets": "=allow_nets=192.0.2.0/24"}
+
+
+@pytest.mark.parametrize("check", sorted(FAILED_CHECKS))
+def test_failed_field_check_does_not_undo_a_refusal(check):
+    """Dovecot turns a passdb's OK into "user unknown" when one of its
+    fields' checks failed, and asks the next passdb. Behind a passwd-file
+    that knows the custom recipient and a static userdb (no mailbox_guard
+    userdb to stop it) that next OK was a login: the refusal stays the
+    answer, for plaintext and for CRAM-MD5."""
+    with Sandbox() as sb:
+        ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
+        dc = sb.dovecot(start=False,
+                        settings={"auth_mechanisms": "plain login cram-md5"})
+        settings = tree.plugin_settings(ldap.uri)
+        settings["pass_attrs"] = tree.PASS_ATTRS + "," + FAILED_CHECKS[check]
+        passdb, _ = mgsetup.auth_dbs_for(dc, settings)
+        passdb.settings.update(NEVER_ON_LDAP_TROUBLE)
+        local = dc.write_settings_text(
+            "local", f"{PARTNER.login}:{{PLAIN}}{PARTNER.password}::::::\n",
+            mode=0o644)
+        dc.auth_dbs = [passdb, AuthDB("passdb", "passwd-file", local),
+                       AuthDB("userdb", "static", "uid=nobody gid=nogroup")]
+        dc.start()
+        ok, reply = dc.imap_login(PARTNER.login, PARTNER.password)
+        assert not ok and reply.startswith("NO [CONTACTADMIN]"), reply
+        ok, reply = dc.imap_authenticate_cram_md5(PARTNER.login,
+                                                  PARTNER.password)
+        assert not ok, reply
+        rc, out = dc.doveadm_auth_test(PARTNER.login, PARTNER.password)
+        assert rc == 77 and "code=user_disabled" in out, out
+
+
+def test_ldap_down_never_hands_a_custom_recipient_to_a_later_passdb():
+    """With result_internalfail = return-fail (what the check at start
+    asks for), LDAP being down is a temporary failure, final: the later
+    passwd-file that knows the custom recipient is not asked, over IMAP
+    and SMTP AUTH, behind a static userdb."""
+    with Sandbox() as sb:
+        ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
+        dc = sb.dovecot(start=False)
+        passdb, _ = mgsetup.auth_dbs_for(dc, tree.plugin_settings(ldap.uri))
+        passdb.settings.update(NEVER_ON_LDAP_TROUBLE)
+        local = dc.write_settings_text(
+            "local", f"{PARTNER.login}:{{PLAIN}}{PARTNER.password}::::::\n"
+                     "localonly:{PLAIN}Local-pw-1::::::\n", mode=0o644)
+        dc.auth_dbs = [passdb, AuthDB("passdb", "passwd-file", local),
+                       AuthDB("userdb", "static", "uid=nobody gid=nogroup")]
+        dc.start()
+        # LDAP up: a name it doesn't know reaches the passwd-file
+        assert dc.imap_login("localonly", "Local-pw-1").ok
+        ldap.stop()
+        ok, reply = dc.imap_login(PARTNER.login, PARTNER.password)
+        assert not ok and reply.startswith(TEMPFAIL), reply
+        rc, out = dc.doveadm_auth_test(PARTNER.login, PARTNER.password,
+                                       "smtp")
+        assert rc == doveadm_tempfail_rc() and "code=temp_fail" in out, out

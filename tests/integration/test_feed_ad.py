@@ -24,7 +24,8 @@ import pytest
 
 from mgsetup import WANT, plugin_available, skip_reason, standin
 from fixtures import REFUSED
-from sandbox import AuthDB, Sandbox
+import mgsetup
+from sandbox import Sandbox
 from sandbox import procs, samba
 from sandbox.samba import BASE, unicode_pwd
 from test_samba_ad import (MAIL, MDB, SVC_DN, SVC_PASSWORD, SAM_SETTINGS,
@@ -94,10 +95,8 @@ def dc():
 def start_dovecot(sb, dc, feed, **over):
     d = sb.dovecot(start=False, settings=CACHE)
     d.bind_mounts = [(dc.hosts, "/etc/hosts")]
-    path = d.write_settings("guard.conf", settings_for(
+    d.auth_dbs = mgsetup.auth_dbs_for(d, settings_for(
         dc, SAM_SETTINGS, change_feed=feed, **over))
-    d.auth_dbs = [AuthDB("passdb", "mailbox_guard", path),
-                  AuthDB("userdb", "mailbox_guard", path)]
     d.start()
     if feed != "no":
         assert d.wait_log("change feed: running"), d.log_text()[-3000:]

@@ -7,6 +7,7 @@
 #include "settings.h"
 #include "ssl-settings.h"
 #include "auth-settings.h"
+#include "auth-cache.h"
 #include "mg-config.h"
 #include "mg-db.h"
 #include "mg-settings-24.h"
@@ -237,4 +238,38 @@ struct mg_db *mg_db_get_settings(struct event *event,
 	if (db != NULL && mg_settings_add_fields(db, event, role, error_r) < 0)
 		mg_db_unref(&db);
 	return db;
+}
+
+#define MG_POST_SETTINGS_FLAGS \
+	(SETTINGS_GET_FLAG_NO_CHECK | SETTINGS_GET_FLAG_NO_EXPAND)
+
+const char *mg_settings_cache_key(pool_t pool, struct event *event,
+				  enum mg_settings_role role,
+				  const char *key_vars, const char **error_r)
+{
+	const struct auth_passdb_post_settings *passdb_post;
+	const struct auth_userdb_post_settings *userdb_post;
+	const char *key;
+
+	/* the two roles' fields { } are settings of different types */
+	if (role == MG_SETTINGS_PASSDB) {
+		if (settings_get(event, &auth_passdb_post_setting_parser_info,
+				 MG_POST_SETTINGS_FLAGS, &passdb_post,
+				 error_r) < 0)
+			return NULL;
+		key = auth_cache_parse_key_and_fields(pool, key_vars,
+						      &passdb_post->fields,
+						      NULL);
+		settings_free(passdb_post);
+	} else {
+		if (settings_get(event, &auth_userdb_post_setting_parser_info,
+				 MG_POST_SETTINGS_FLAGS, &userdb_post,
+				 error_r) < 0)
+			return NULL;
+		key = auth_cache_parse_key_and_fields(pool, key_vars,
+						      &userdb_post->fields,
+						      NULL);
+		settings_free(userdb_post);
+	}
+	return key;
 }

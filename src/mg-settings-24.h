@@ -86,5 +86,11 @@ struct mg_db;
 struct mg_db *mg_db_get_settings(struct event *event,
 				 enum mg_settings_role role,
 				 const char **error_r);
+/* Dovecot's cache key for the answers of the passdb or userdb whose
+   settings event reads: key_vars (what its search reads) and the
+   variables of its fields { }. Returns NULL with error_r on error. */
+const char *mg_settings_cache_key(pool_t pool, struct event *event,
+				  enum mg_settings_role role,
+				  const char *key_vars, const char **error_r);
 
 #endif

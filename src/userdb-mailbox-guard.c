@@ -261,7 +261,6 @@ static int mg_userdb_preinit(pool_t pool, struct event *event,
 			     struct userdb_module **module_r,
 			     const char **error_r)
 {
-	const struct auth_userdb_post_settings *post;
 	struct mg_userdb_module *module;
 	const struct mg_config *config;
 
@@ -269,17 +268,14 @@ static int mg_userdb_preinit(pool_t pool, struct event *event,
 	module->db = mg_db_get_settings(event, MG_SETTINGS_USERDB, error_r);
 	if (module->db == NULL)
 		return -1;
-	if (settings_get(event, &auth_userdb_post_setting_parser_info,
-			 SETTINGS_GET_FLAG_NO_CHECK | SETTINGS_GET_FLAG_NO_EXPAND,
-			 &post, error_r) < 0) {
+	config = module->db->config;
+	module->module.default_cache_key = mg_settings_cache_key(pool, event,
+		MG_SETTINGS_USERDB,
+		t_strconcat(config->base, config->user_filter, NULL), error_r);
+	if (module->module.default_cache_key == NULL) {
 		mg_db_unref(&module->db);
 		return -1;
 	}
-	config = module->db->config;
-	module->module.default_cache_key = auth_cache_parse_key_and_fields(
-		pool, t_strconcat(config->base, config->user_filter, NULL),
-		&post->fields, NULL);
-	settings_free(post);
 	*module_r = &module->module;
 	return 0;
 }

@@ -99,63 +99,62 @@ static const char *mg_cache_key_literal(const char *key)
 /* The auth cache functions name an entry by a request's db (its id) and
    master user, then a template expanded for it: a request that holds
    just those, and the rest of key as a template that expands to itself.
-   NULL when key is not one of Dovecot's. */
-static struct auth_request *
-mg_cache_key_request(const char *key, struct passdb_module *passdb_module,
-		     struct userdb_module *userdb_module,
-		     struct auth_passdb *passdb, struct auth_userdb *userdb,
-		     const char **template_r)
-{
-	struct auth_request *request;
-	const char *p = key + 1, *tab;
-	unsigned int id = 0;
-
-	if (passdb_cache == NULL || (*key != 'P' && *key != 'U'))
-		return NULL;
-	for (; *p >= '0' && *p <= '9'; p++)
-		id = id * 10 + (unsigned int)(*p - '0');
-	tab = strchr(p, '\t');
-	if (tab == NULL || (*p != '+' && p != tab))
-		return NULL;
-
-	i_zero(passdb_module);
-	i_zero(userdb_module);
-	i_zero(passdb);
-	i_zero(userdb);
-	passdb_module->id = id;
-	userdb_module->id = id;
-	passdb->passdb = passdb_module;
-	userdb->userdb = userdb_module;
-	request = auth_request_new_dummy(auth_event);
-	request->fields.user = p_strdup(request->pool, "");
-	request->fields.service = "";
-	request->userdb_lookup = *key == 'U';
-	request->passdb = passdb;
-	request->userdb = userdb;
-	if (*p == '+') {
-		request->fields.master_user = p_strdup(request->pool,
-			str_tabunescape(t_strdup_noconst(
-				t_strdup_until(p + 1, tab))));
-	}
-	*template_r = mg_cache_key_literal(tab + 1);
-	return request;
-}
-
-void mg_cache_key_remove(const char *key)
-{
+   mg_cache_key_standin_init() is FALSE when key is not one of
+   Dovecot's. */
+struct mg_cache_key_standin {
 	struct passdb_module passdb_module;
 	struct userdb_module userdb_module;
 	struct auth_passdb passdb;
 	struct auth_userdb userdb;
 	struct auth_request *request;
 	const char *template;
+};
 
-	request = mg_cache_key_request(key, &passdb_module, &userdb_module,
-				       &passdb, &userdb, &template);
-	if (request == NULL)
+static bool
+mg_cache_key_standin_init(struct mg_cache_key_standin *standin,
+			  const char *key)
+{
+	struct auth_request *request;
+	const char *p = key + 1, *tab;
+	unsigned int id = 0;
+
+	if (passdb_cache == NULL || (*key != 'P' && *key != 'U'))
+		return FALSE;
+	for (; *p >= '0' && *p <= '9'; p++)
+		id = id * 10 + (unsigned int)(*p - '0');
+	tab = strchr(p, '\t');
+	if (tab == NULL || (*p != '+' && p != tab))
+		return FALSE;
+
+	i_zero(standin);
+	standin->passdb_module.id = id;
+	standin->userdb_module.id = id;
+	standin->passdb.passdb = &standin->passdb_module;
+	standin->userdb.userdb = &standin->userdb_module;
+	request = auth_request_new_dummy(auth_event);
+	request->fields.user = p_strdup(request->pool, "");
+	request->fields.service = "";
+	request->userdb_lookup = *key == 'U';
+	request->passdb = &standin->passdb;
+	request->userdb = &standin->userdb;
+	if (*p == '+') {
+		request->fields.master_user = p_strdup(request->pool,
+			str_tabunescape(t_strdup_noconst(
+				t_strdup_until(p + 1, tab))));
+	}
+	standin->template = mg_cache_key_literal(tab + 1);
+	standin->request = request;
+	return TRUE;
+}
+
+void mg_cache_key_remove(const char *key)
+{
+	struct mg_cache_key_standin standin;
+
+	if (!mg_cache_key_standin_init(&standin, key))
 		return;
-	auth_cache_remove(passdb_cache, request, template);
-	auth_request_unref(&request);
+	auth_cache_remove(passdb_cache, standin.request, standin.template);
+	auth_request_unref(&standin.request);
 }
 
 const char *mg_cache_key_marker(struct auth_request *request)
@@ -187,41 +186,30 @@ const char *mg_cache_key_marker(struct auth_request *request)
 
 void mg_cache_key_marker_set(const char *key)
 {
-	struct passdb_module passdb_module;
-	struct userdb_module userdb_module;
-	struct auth_passdb passdb;
-	struct auth_userdb userdb;
-	struct auth_request *request;
-	const char *template;
+	struct mg_cache_key_standin standin;
 
-	request = mg_cache_key_request(key, &passdb_module, &userdb_module,
-				       &passdb, &userdb, &template);
-	if (request == NULL)
+	if (!mg_cache_key_standin_init(&standin, key))
 		return;
 	/* positive (an empty value is a negative entry, which Dovecot
 	   does not keep with auth_cache_negative_ttl = 0) */
-	auth_cache_insert(passdb_cache, request, template, "\001", FALSE);
-	auth_request_unref(&request);
+	auth_cache_insert(passdb_cache, standin.request, standin.template,
+			  "\001", FALSE);
+	auth_request_unref(&standin.request);
 }
 
 bool mg_cache_key_present(const char *key)
 {
-	struct passdb_module passdb_module;
-	struct userdb_module userdb_module;
-	struct auth_passdb passdb;
-	struct auth_userdb userdb;
-	struct auth_request *request;
-	const char *template, *value;
+	struct mg_cache_key_standin standin;
+	const char *value;
 	bool expired, neg_expired;
 
-	request = mg_cache_key_request(key, &passdb_module, &userdb_module,
-				       &passdb, &userdb, &template);
-	if (request == NULL)
+	if (!mg_cache_key_standin_init(&standin, key))
 		return FALSE;
 	/* expired or not: only a flush or an eviction takes it away */
-	value = auth_cache_lookup(passdb_cache, request, template, NULL,
-				  &expired, &neg_expired);
-	auth_request_unref(&request);
+	value = auth_cache_lookup(passdb_cache, standin.request,
+				  standin.template, NULL, &expired,
+				  &neg_expired);
+	auth_request_unref(&standin.request);
 	return value != NULL;
 }
 

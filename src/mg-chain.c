@@ -96,8 +96,28 @@ static void mg_chain_check_internalfail(const struct auth_passdb *passdb)
 		passdb->set->result_internalfail, mg_chain_passdb_name(other));
 }
 
+/* A wrong password the passdb could not classify: a later passdb that
+   knows a custom recipient by a password of its own would let it in. */
+static void mg_chain_check_failure(const struct auth_passdb *passdb)
+{
+	const struct auth_passdb *other;
+
+	if (!mg_chain_rule_continues(passdb->result_failure))
+		return;
+	other = mg_chain_other_answerer(passdb->next);
+	if (other == NULL)
+		return;
+	i_fatal("passdb %s: with auth_bind_userdn a wrong password fails "
+		"before the entry is read, and result_failure = %s (Dovecot's "
+		"default is continue) would hand it to passdb %s, which would "
+		"let in a custom recipient it knows: use return-fail",
+		mg_chain_passdb_name(passdb), passdb->set->result_failure,
+		mg_chain_passdb_name(other));
+}
+
 static void mg_chain_check_list(const struct passdb_module *module,
-				const struct auth_passdb *list)
+				const struct auth_passdb *list,
+				bool failure_unclassified)
 {
 	const struct auth_passdb *passdb;
 
@@ -108,20 +128,26 @@ static void mg_chain_check_list(const struct passdb_module *module,
 		mg_chain_check_result(passdb);
 		mg_chain_check_narrowing(passdb, list);
 		mg_chain_check_internalfail(passdb);
+		if (failure_unclassified)
+			mg_chain_check_failure(passdb);
 	}
 }
 
-void mg_chain_check(const struct passdb_module *module)
+void mg_chain_check(const struct passdb_module *module,
+		    bool failure_unclassified)
 {
 	const struct auth *auth;
 
 	T_BEGIN {
-		mg_chain_check_list(module, mg_auth_default()->passdbs);
+		mg_chain_check_list(module, mg_auth_default()->passdbs,
+				    failure_unclassified);
 		for (const char *const *service = mg_chain_services;
 		     *service != NULL; service++) {
 			auth = mg_auth_find(*service);
-			mg_chain_check_list(module, auth->masterdbs);
-			mg_chain_check_list(module, auth->passdbs);
+			mg_chain_check_list(module, auth->masterdbs,
+					    failure_unclassified);
+			mg_chain_check_list(module, auth->passdbs,
+					    failure_unclassified);
 		}
 	} T_END;
 }

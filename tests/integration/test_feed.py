@@ -17,7 +17,7 @@ import pytest
 
 import mgsetup
 from fixtures import openldap_tree, ssha
-from sandbox import Sandbox, is_24
+from sandbox import Sandbox
 
 pytestmark = pytest.mark.plugin
 
@@ -217,18 +217,8 @@ def bob_searches(ldap):
 UNANCHORED = "(&(|(uid=%u)(mail=%u*))(!(description=disabled)))"
 
 
-# Dovecot 2.4: the plugin doesn't build 2.4's auth cache keys yet, so the
-# feed can't remove one login's answers: every change empties the whole
-# cache (what the unanchored case below shows); and doveadm auth cache
-# flush doesn't reach the plugin's memory (2.3's marker entries)
-NO_KEYS_24 = pytest.mark.skipif(
-    is_24(), reason="Dovecot 2.4: no exact invalidation yet (every change "
-    "empties the whole auth cache)")
-
-
-@pytest.mark.parametrize("pass_filter", [
-    pytest.param(FILTER, marks=NO_KEYS_24), UNANCHORED],
-    ids=["anchored", "unanchored"])
+@pytest.mark.parametrize("pass_filter", [FILTER, UNANCHORED],
+                         ids=["anchored", "unanchored"])
 def test_change_removes_only_its_entry(setup, pass_filter):
     """Alice's password changes: her cached answers go, Bob's stay (no
     search for him at his next login, as slapd's log shows). With a
@@ -255,9 +245,6 @@ def test_change_removes_only_its_entry(setup, pass_filter):
         assert bob_searches(ldap) > searched
 
 
-@pytest.mark.skipif(is_24(), reason="Dovecot 2.4: doveadm auth cache flush "
-                    "doesn't reach the plugin's memory of custom recipients "
-                    "yet (it is emptied on the feed's changes and its TTL)")
 @pytest.mark.parametrize("flush", ["all", "user", "sighup"])
 def test_flush_reaches_memory(setup, flush):
     """Without a feed, the plugin's memory of a custom recipient outlives

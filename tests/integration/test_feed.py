@@ -208,41 +208,49 @@ def test_unknown_login_then_added(setup, feed):
                  before=OUT, after=IN)
 
 
-def bob_searches(ldap):
+def searches_for(ldap, login):
     return sum(1 for _, _, filt in ldap.searches()
-               if f"(uid={BOB.login})" in filt)
+               if f"(uid={login})" in filt)
 
 
 # substrings: the feed can't tell which logins an entry answers for
 UNANCHORED = "(&(|(uid=%u)(mail=%u*))(!(description=disabled)))"
+# a login no entry has: cached as unknown (a negative entry)
+STRANGER = "ol-stranger"
 
 
 @pytest.mark.parametrize("pass_filter", [FILTER, UNANCHORED],
                          ids=["anchored", "unanchored"])
 def test_change_removes_only_its_entry(setup, pass_filter):
-    """Alice's password changes: her cached answers go, Bob's stay (no
-    search for him at his next login, as slapd's log shows). With a
-    filter the feed can't read exactly, every change empties the whole
-    cache instead, and Bob is searched again: the control."""
+    """Alice's password changes: her cached answers go, Bob's stay, and
+    so does the unknown answer cached for a stranger (no search for
+    either at their next login, as slapd's log shows). With a filter the
+    feed can't read exactly, every change empties the whole cache
+    instead, and both are searched again: the control."""
     ldap, dc = setup("syncrepl", pass_filter)
     if pass_filter == UNANCHORED:
         assert dc.wait_log("not anchored on the login name")
-    for login, password in ((ALICE.login, ALICE.password),
-                            (BOB.login, BOB.password)):
-        assert gets_in(dc, login, password) == IN
-        assert gets_in(dc, login, password) == IN
-    searched = bob_searches(ldap)
-    assert searched > 0
+    for login, password, answer in ((ALICE.login, ALICE.password, IN),
+                                    (BOB.login, BOB.password, IN),
+                                    (STRANGER, "Stranger-1", OUT)):
+        assert gets_in(dc, login, password) == answer
+        assert gets_in(dc, login, password) == answer
+    searched = {login: searches_for(ldap, login)
+                for login in (BOB.login, STRANGER)}
+    assert all(searched.values()), searched
     modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\n"
                  f"replace: userPassword\nuserPassword: {ssha('New-3')}\n")
     got, started = logins_after(dc, ALICE.login, ALICE.password,
                                 time.monotonic())
     assert got == OUT, f"stale at {started:.2f} s: {got}"
     assert gets_in(dc, BOB.login, BOB.password) == IN
+    assert gets_in(dc, STRANGER, "Stranger-1") == OUT
+    now = {login: searches_for(ldap, login) for login in searched}
     if pass_filter == FILTER:
-        assert bob_searches(ldap) == searched, "Bob's answers were dropped"
+        assert now == searched, "answers of other logins were dropped"
     else:
-        assert bob_searches(ldap) > searched
+        assert all(now[login] > searched[login] for login in searched), \
+            (searched, now)
 
 
 @pytest.mark.parametrize("flush", ["all", "user", "sighup"])

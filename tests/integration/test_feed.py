@@ -17,7 +17,7 @@ import pytest
 
 import mgsetup
 from fixtures import openldap_tree, ssha
-from sandbox import Sandbox
+from sandbox import AuthDB, Sandbox
 
 pytestmark = pytest.mark.plugin
 
@@ -43,7 +43,9 @@ def setup():
         pytest.skip(mgsetup.skip_reason())
     sandboxes = []
 
-    def build(change_feed, pass_filter=FILTER, extra=None):
+    def build(change_feed, pass_filter=FILTER, extra=None, masters=None):
+        """masters: a passwd-file text for a master passdb before the
+        plugin's (logins "user*master")."""
         sb = Sandbox(prefix="mgf")
         sandboxes.append(sb)
         ldap = sb.slapd(suffix=openldap_tree.SUFFIX, ldif=openldap_tree.ldif(),
@@ -51,11 +53,17 @@ def setup():
                         db_conf="index entryCSN,entryUUID eq\n"
                                 "overlay syncprov\n")
         _, dc = mgsetup.guard_setup(
-            sb, openldap_tree, ldap=ldap, dovecot_settings=DEBUG,
+            sb, openldap_tree, ldap=ldap, start=False,
+            dovecot_settings=dict(DEBUG, auth_master_user_separator="*"),
             settings_over={"recipient_profile": "openldap",
                            "pass_filter": pass_filter,
                            "user_filter": pass_filter,
                            "change_feed": change_feed, **(extra or {})})
+        if masters:
+            path = dc.write_settings_text("masters", masters, mode=0o644)
+            dc.auth_dbs.insert(0, AuthDB("passdb", "passwd-file", path,
+                                         master="yes", **{"pass": "yes"}))
+        dc.start()
         if change_feed != "no":
             assert dc.wait_log("change feed: running"), \
                 dc.log_text()[-2000:]
@@ -105,8 +113,8 @@ def logins_after(dc, login, password, written, fresh=OUT):
 
 
 def check_change(setup, feed, login, password, change, before=IN,
-                 after=OUT):
-    ldap, dc = setup(feed)
+                 after=OUT, masters=None):
+    ldap, dc = setup(feed, masters=masters)
     # cached: a one-hour answer that only the feed can end
     assert gets_in(dc, login, password) == before
     assert gets_in(dc, login, password) == before
@@ -167,6 +175,18 @@ def test_disabled(setup, feed):
         modify(ldap, f"dn: {PLAIN.dn}\nchangetype: modify\n"
                      f"add: description\ndescription: disabled\n")
     check_change(setup, feed, PLAIN.login, PLAIN.password, change)
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+def test_disabled_master_login(setup, feed):
+    """A master user logs in as Alice: Dovecot caches the plugin's answer
+    under a key of its own (the master user's name in it); Alice is
+    disabled: that login ends within a second too."""
+    def change(ldap):
+        modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\n"
+                     "add: description\ndescription: disabled\n")
+    check_change(setup, feed, f"{ALICE.login}*admin", "Master-pw-1", change,
+                 masters="admin:{PLAIN}Master-pw-1::::::\n")
 
 
 @pytest.mark.parametrize("feed", FEEDS)

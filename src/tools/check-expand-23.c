@@ -1,6 +1,7 @@
 /* Dovecot 2.3's variable forms for the tool: %u %n %d %s %r, their long
    names, the modifiers L and U, and %$. */
 
+#include <string.h>
 #include "check-expand-private.h"
 
 const struct check_expand_var_name check_expand_var_names[] = {
@@ -46,4 +47,46 @@ bool check_expand_unbraced(const struct check_expand_context *ctx,
 		return false;
 	(*p)++;
 	return true;
+}
+
+/* The formats the tool applies exactly: one variable (%u, %n, %d or
+   their %{user}, %{username}, %{domain} names), with at most an L (lower
+   case) or U (upper case) modifier. Returns NULL for any other. */
+char *check_expand_username_format(const char *format, const char *user)
+{
+	GRegex *regex = g_regex_new("^%([LU]?)(?:([und])|\\{(user|username|"
+				    "domain)\\})$", 0, 0, NULL);
+	GMatchInfo *match;
+	const char *at = strchr(user, '@');
+	char *mod, *var, *value = NULL, *result;
+
+	if (!g_regex_match(regex, format, 0, &match)) {
+		g_match_info_free(match);
+		g_regex_unref(regex);
+		return NULL;
+	}
+	mod = g_match_info_fetch(match, 1);
+	var = g_match_info_fetch(match, 2);
+	if (*var == '\0') {
+		g_free(var);
+		var = g_match_info_fetch(match, 3);
+	}
+	if (strcmp(var, "u") == 0 || strcmp(var, "user") == 0)
+		value = g_strdup(user);
+	else if (strcmp(var, "n") == 0 || strcmp(var, "username") == 0)
+		value = at == NULL ? g_strdup(user) : g_strndup(user, at - user);
+	else
+		value = g_strdup(at == NULL ? "" : at + 1);
+	if (strcmp(mod, "L") == 0)
+		result = g_ascii_strdown(value, -1);
+	else if (strcmp(mod, "U") == 0)
+		result = g_ascii_strup(value, -1);
+	else
+		result = g_strdup(value);
+	g_free(value);
+	g_free(var);
+	g_free(mod);
+	g_match_info_free(match);
+	g_regex_unref(regex);
+	return result;
 }

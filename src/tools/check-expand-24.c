@@ -43,7 +43,9 @@ static bool quoted_arg(const char *expr, const char *name, char **text_r)
 	return true;
 }
 
-char *check_expand_name_filter(const char *filter, const char *value)
+/* 2.4's name filters (lower, upper, username, domain) applied to value:
+   a new string, or NULL for any other filter. */
+static char *name_filter(const char *filter, const char *value)
 {
 	const char *at = strchr(value, '@');
 
@@ -99,7 +101,7 @@ char *check_expand_braced(const struct check_expand_context *ctx,
 		value = name_value(ctx, name, error_r);
 	for (unsigned int i = 1; value != NULL && parts[i] != NULL; i++) {
 		const char *filter = g_strstrip(parts[i]);
-		char *changed = check_expand_name_filter(filter, value);
+		char *changed = name_filter(filter, value);
 
 		if (changed != NULL)
 			;
@@ -125,4 +127,30 @@ bool check_expand_unbraced(const struct check_expand_context *ctx G_GNUC_UNUSED,
 			   char **value_r G_GNUC_UNUSED)
 {
 	return false;
+}
+
+/* The formats the tool applies exactly: %{user} with the filters lower,
+   upper, username and domain (2.4's default is %{user | lower}). Returns
+   NULL for any other. */
+char *check_expand_username_format(const char *format, const char *user)
+{
+	size_t len = strlen(format);
+	char *value = NULL, **parts;
+
+	if (len < 3 || !g_str_has_prefix(format, "%{") ||
+	    strchr(format, '}') != format + len - 1 ||
+	    strchr(format + 2, '%') != NULL)
+		return NULL;
+	parts = g_strsplit_set(format + 2, "|}", -1);
+	if (strcmp(g_strstrip(parts[0]), "user") == 0)
+		value = g_strdup(user);
+	/* the last part is what follows the '}': nothing */
+	for (unsigned int i = 1; value != NULL && parts[i + 1] != NULL; i++) {
+		char *changed = name_filter(g_strstrip(parts[i]), value);
+
+		g_free(value);
+		value = changed;
+	}
+	g_strfreev(parts);
+	return value;
 }

@@ -1,4 +1,6 @@
-/* Dovecot's auth cache keys, kept as strings. */
+/* Dovecot's auth cache keys, kept as strings. What differs between
+   releases (the db id's variable, how a template is expanded and how a
+   literal is written in one) is in mg-cache-key-23.c and -24.c. */
 
 /* mg_cache_key_remove() fills a request's fields by hand */
 #define AUTH_REQUEST_FIELDS_CONST
@@ -14,49 +16,11 @@
 #include "mg-compat.h"
 #include "mg-cache-key.h"
 
-#if DOVECOT_PREREQ(2, 4, 0)
-
-int mg_cache_key_get(struct auth_request *request ATTR_UNUSED,
-		     bool userdb ATTR_UNUSED, const char **key_r)
-{
-	*key_r = NULL;
-	return -1;
-}
-
-void mg_cache_key_remove(const char *key ATTR_UNUSED)
-{
-}
-
-const char *mg_cache_key_marker(struct auth_request *request ATTR_UNUSED)
-{
-	return NULL;
-}
-
-void mg_cache_key_marker_set(const char *key ATTR_UNUSED)
-{
-}
-
-bool mg_cache_key_present(const char *key ATTR_UNUSED)
-{
-	return TRUE;
-}
-
-#else
-
-static const char *
-mg_cache_key_escape(const char *str,
-		    const struct auth_request *request ATTR_UNUSED)
-{
-	return str_tabescape(str);
-}
-
 int mg_cache_key_get(struct auth_request *request, bool userdb,
 		     const char **key_r)
 {
-	const struct var_expand_table *table;
-	const char *template, *username, *error;
+	const char *template;
 	string_t *key;
-	unsigned int count = 0;
 	bool userdb_lookup = request->userdb_lookup;
 	int ret;
 
@@ -65,35 +29,15 @@ int mg_cache_key_get(struct auth_request *request, bool userdb,
 	*key_r = NULL;
 	if (passdb_cache == NULL || template == NULL)
 		return 0;
-	/* what auth_cache_insert() names the entry by */
-	username = request->fields.translated_username;
+	/* the db whose id names the entry */
 	request->userdb_lookup = userdb;
-	template = t_strconcat(userdb ? "U" : "P", "%!",
-			       request->fields.master_user == NULL ? "" :
-			       "+%{master_user}", "\t", template, NULL);
 	key = t_str_new(128);
-	table = auth_request_get_var_expand_table_full(request, username,
-		mg_cache_key_escape, &count);
-	ret = auth_request_var_expand_with_table(key, template, request,
-		table, mg_cache_key_escape, &error);
+	ret = mg_cache_key_expand(request, template, key);
 	request->userdb_lookup = userdb_lookup;
 	if (ret < 0)
 		return -1;
 	*key_r = str_c(key);
 	return 1;
-}
-
-/* key as a template that expands to itself */
-static const char *mg_cache_key_literal(const char *key)
-{
-	string_t *str = t_str_new(strlen(key) + 8);
-
-	for (; *key != '\0'; key++) {
-		if (*key == '%')
-			str_append_c(str, '%');
-		str_append_c(str, *key);
-	}
-	return str_c(str);
 }
 
 /* The auth cache functions name an entry by a request's db (its id) and
@@ -133,7 +77,7 @@ mg_cache_key_standin_init(struct mg_cache_key_standin *standin,
 	standin->userdb.userdb = &standin->userdb_module;
 	request = auth_request_new_dummy(auth_event);
 	request->fields.user = p_strdup(request->pool, "");
-	request->fields.service = "";
+	mg_request_service(request) = "";
 	request->userdb_lookup = *key == 'U';
 	request->passdb = &standin->passdb;
 	request->userdb = &standin->userdb;
@@ -212,5 +156,3 @@ bool mg_cache_key_present(const char *key)
 	auth_request_unref(&standin.request);
 	return value != NULL;
 }
-
-#endif

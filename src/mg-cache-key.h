@@ -8,17 +8,17 @@
    The key is built as Dovecot's cache builds it when it stores the
    answer: "P" (passdb) or "U" (userdb), the db's id, "+" and the master
    user when there is one, a tab, then the db's cache key template
-   expanded for the translated user name, tab-escaped. Dovecot 2.4 builds
-   its keys another way: there these return NULL and the feed empties the
-   whole cache instead. */
+   expanded for the translated user name, tab-escaped. Both releases
+   build it so; they differ in the template's language. */
+
+#include "str.h"
 
 struct auth_request;
 
 /* The key under which Dovecot caches request's answer from its current
    passdb (userdb: its current userdb), in data stack: returns 1. Returns
    0 when nothing is cached (no auth cache, or the db has no cache key),
-   -1 when the key can't be told (Dovecot 2.4, or the template does not
-   expand). */
+   -1 when the key can't be told (the template does not expand). */
 int mg_cache_key_get(struct auth_request *request, bool userdb,
 		     const char **key_r);
 
@@ -32,11 +32,22 @@ void mg_cache_key_remove(const char *key);
    starts as that user's keys do), and which no lookup of Dovecot's can
    hit. This is how the plugin's memory of custom recipients learns of a
    flush Dovecot gives it no hook for. mg_cache_key_marker() names
-   request's (NULL: no cache, or Dovecot 2.4), mg_cache_key_marker_set()
-   stores it, mg_cache_key_present() says whether it is still there (2.4:
-   always TRUE). */
+   request's (NULL: no cache), mg_cache_key_marker_set() stores it,
+   mg_cache_key_present() says whether it is still there. */
 const char *mg_cache_key_marker(struct auth_request *request);
 void mg_cache_key_marker_set(const char *key);
 bool mg_cache_key_present(const char *key);
+
+/* Per release (mg-cache-key-23.c, mg-cache-key-24.c): */
+
+/* Appends to dest the key auth_cache_insert() gives request's answer
+   under the db's cache_key template (the db is request's userdb when
+   request->userdb_lookup, else its passdb). Returns 0, or -1 when the
+   template does not expand. */
+int mg_cache_key_expand(struct auth_request *request, const char *cache_key,
+			string_t *dest);
+
+/* A template that expands to text itself, in data stack. */
+const char *mg_cache_key_literal(const char *text);
 
 #endif

@@ -78,26 +78,31 @@ static void mg_chain_check_narrowing(const struct auth_passdb *passdb,
 		mg_chain_passdb_name(other));
 }
 
-/* While LDAP can't answer, nothing tells a custom recipient from a
-   mailbox: a later passdb that knows one would let it in. */
-static void mg_chain_check_internalfail(const struct auth_passdb *passdb)
+/* A later passdb that can let a login in, handed one by rule (setting
+   = value) without knowing what the entry is, would let in a custom
+   recipient it knows. why: what comes before the setting in the
+   message; what: the login handed on. */
+static void mg_chain_check_handoff(const struct auth_passdb *passdb,
+				   enum auth_db_rule rule, const char *setting,
+				   const char *value, const char *why,
+				   const char *what)
 {
 	const struct auth_passdb *other;
 
-	if (!mg_chain_rule_continues(passdb->result_internalfail))
+	if (!mg_chain_rule_continues(rule))
 		return;
 	other = mg_chain_other_answerer(passdb->next);
 	if (other == NULL)
 		return;
-	i_fatal("passdb %s: result_internalfail = %s (Dovecot's default is "
-		"continue) would hand a login LDAP could not answer to passdb "
-		"%s, which would let in a custom recipient it knows: use "
-		"return-fail", mg_chain_passdb_name(passdb),
-		passdb->set->result_internalfail, mg_chain_passdb_name(other));
+	i_fatal("passdb %s: %s%s = %s (Dovecot's default is continue) would "
+		"hand %s to passdb %s, which would let in a custom recipient "
+		"it knows: use return-fail", mg_chain_passdb_name(passdb),
+		why, setting, value, what, mg_chain_passdb_name(other));
 }
 
 static void mg_chain_check_list(const struct passdb_module *module,
-				const struct auth_passdb *list)
+				const struct auth_passdb *list,
+				bool failure_unclassified)
 {
 	const struct auth_passdb *passdb;
 
@@ -107,21 +112,35 @@ static void mg_chain_check_list(const struct passdb_module *module,
 		mg_chain_check_release(passdb);
 		mg_chain_check_result(passdb);
 		mg_chain_check_narrowing(passdb, list);
-		mg_chain_check_internalfail(passdb);
+		/* while LDAP can't answer, nothing tells a custom
+		   recipient from a mailbox */
+		mg_chain_check_handoff(passdb, passdb->result_internalfail,
+			"result_internalfail", passdb->set->result_internalfail,
+			"", "a login LDAP could not answer");
+		if (failure_unclassified) {
+			mg_chain_check_handoff(passdb, passdb->result_failure,
+				"result_failure", passdb->set->result_failure,
+				"with auth_bind_userdn a wrong password fails "
+				"before the entry is read, and ", "it");
+		}
 	}
 }
 
-void mg_chain_check(const struct passdb_module *module)
+void mg_chain_check(const struct passdb_module *module,
+		    bool failure_unclassified)
 {
 	const struct auth *auth;
 
 	T_BEGIN {
-		mg_chain_check_list(module, mg_auth_default()->passdbs);
+		mg_chain_check_list(module, mg_auth_default()->passdbs,
+				    failure_unclassified);
 		for (const char *const *service = mg_chain_services;
 		     *service != NULL; service++) {
 			auth = mg_auth_find(*service);
-			mg_chain_check_list(module, auth->masterdbs);
-			mg_chain_check_list(module, auth->passdbs);
+			mg_chain_check_list(module, auth->masterdbs,
+					    failure_unclassified);
+			mg_chain_check_list(module, auth->passdbs,
+					    failure_unclassified);
 		}
 	} T_END;
 }

@@ -18,14 +18,22 @@
      answer). 2.4 has none: its fields { } are the plugin's to apply,
      before the refusal drops them;
    - on 2.4, use_worker: an auth worker doesn't know the request came
-     from an auth-client socket, and answers it as a login process. */
+     from an auth-client socket, and answers it as a login process;
+   - where a failed password check can't be classified (auth_bind_userdn
+     binds before reading the entry), a result_failure that goes on to a
+     later passdb that can answer: it would let in a custom recipient it
+     knows. Elsewhere a custom recipient's failure is final
+     (mg_refusal_unverified()). */
 
 struct passdb_module;
 struct auth_passdb;
 
 /* Stops the auth process (i_fatal) when any passdb in Dovecot's chains
-   using module is configured in a way that could undo a refusal. */
-void mg_chain_check(const struct passdb_module *module);
+   using module is configured in a way that could undo a refusal.
+   failure_unclassified: module answers some wrong passwords before it
+   knows what the entry is. */
+void mg_chain_check(const struct passdb_module *module,
+		    bool failure_unclassified);
 
 /* Per release (mg-chain-23.c, mg-chain-24.c): */
 

@@ -53,9 +53,11 @@ static void mg_db_build_search_attrs(struct mg_db *db)
 	/* what the audit trail names the entry by */
 	mg_attrs_add(db->pool, &attrs, db->config->mailbox_alias_attr);
 	mg_attrs_add(db->pool, &attrs, "legacyExchangeDN");
-	/* what the change feed names entries by */
-	if (db->config->change_feed != MG_CHANGE_FEED_NO)
+	/* what the change feed names entries by: OpenLDAP's and AD's */
+	if (db->config->change_feed != MG_CHANGE_FEED_NO) {
 		mg_attrs_add(db->pool, &attrs, "entryUUID");
+		mg_attrs_add(db->pool, &attrs, MG_LDAP_OBJECT_GUID);
+	}
 	p_array_init(&iterate_attrs, db->pool, 8);
 	mg_attrmap_add_attrs(&db->iterate_attrs, db->pool, &iterate_attrs);
 	/* iteration lists mailboxes only, so it reads what classifies */

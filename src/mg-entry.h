@@ -9,10 +9,14 @@
 
 struct mg_entry_attr {
 	const char *name;
-	/* NULL-terminated; binary values are cut at their first NUL. */
+	/* NULL-terminated; binary values are cut at their first NUL, but
+	   objectGUID's are its bytes in lowercase hex. */
 	const char *const *values;
 	unsigned int count;
 };
+
+/* AD's and Samba's stable id of an entry: 16 bytes */
+#define MG_LDAP_OBJECT_GUID "objectGUID"
 
 struct mg_entry {
 	const char *dn;

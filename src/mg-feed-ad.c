@@ -2,6 +2,8 @@
    (1.2.840.113556.1.4.528) over the naming context that holds base. */
 
 #include "lib.h"
+#include "array.h"
+#include "hex-binary.h"
 #include "mg-ldap.h"
 #include "mg-feed-ad.h"
 
@@ -32,6 +34,9 @@ struct mg_feed_ad {
 	struct mg_ldap *ldap;
 	struct event *event;
 	char *base;
+	/* what the notification search reads beside objectGUID and
+	   isDeleted */
+	const char *const *attrs;
 	const struct mg_feed_ad_events *events;
 	void *context;
 	/* the current run, NULL when none is under way */
@@ -64,40 +69,57 @@ static void mg_feed_ad_stream_done(struct mg_feed_ad_run *run)
 	pool_unref(&pool);
 }
 
-/* objectGUID in AD's string form: the first three fields are stored
-   little-endian */
+/* objectGUID's bytes in hex, as the lookups' entries hold it: AD's
+   string form would reorder them */
 static const char *mg_feed_ad_guid(const struct berval *bv)
 {
-	const unsigned char *g = (const unsigned char *)bv->bv_val;
-
 	if (bv->bv_len != 16)
 		return NULL;
-	return t_strdup_printf("%02x%02x%02x%02x-%02x%02x-%02x%02x-"
-			       "%02x%02x-%02x%02x%02x%02x%02x%02x",
-			       g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6],
-			       g[8], g[9], g[10], g[11], g[12], g[13], g[14],
-			       g[15]);
+	return binary_to_hex((const unsigned char *)bv->bv_val, bv->bv_len);
+}
+
+/* Every value of the watched attributes (data stack) */
+static const char *const *
+mg_feed_ad_values(struct mg_feed_ad *ad, LDAP *ld, LDAPMessage *msg)
+{
+	ARRAY_TYPE(const_string) values;
+	struct berval **vals;
+	const char *value;
+
+	t_array_init(&values, 8);
+	for (const char *const *attr = ad->attrs; *attr != NULL; attr++) {
+		if (strcmp(*attr, "*") == 0)
+			continue;
+		vals = ldap_get_values_len(ld, msg, *attr);
+		for (int i = 0; vals != NULL && vals[i] != NULL; i++) {
+			value = t_strndup(vals[i]->bv_val, vals[i]->bv_len);
+			array_push_back(&values, &value);
+		}
+		ldap_value_free_len(vals);
+	}
+	array_append_zero(&values);
+	return array_front(&values);
 }
 
 static void mg_feed_ad_entry(struct mg_feed_ad_run *run, LDAP *ld,
 			     LDAPMessage *msg)
 {
+	struct mg_feed_ad_change change;
 	struct berval **guids, **deleted;
-	const char *guid = NULL;
-	bool is_deleted = FALSE;
 	char *dn;
 
+	i_zero(&change);
 	dn = ldap_get_dn(ld, msg);
-	guids = ldap_get_values_len(ld, msg, "objectGUID");
+	change.dn = dn == NULL ? "" : dn;
+	guids = ldap_get_values_len(ld, msg, MG_LDAP_OBJECT_GUID);
 	if (guids != NULL && guids[0] != NULL)
-		guid = mg_feed_ad_guid(guids[0]);
+		change.guid = mg_feed_ad_guid(guids[0]);
 	deleted = ldap_get_values_len(ld, msg, "isDeleted");
-	if (deleted != NULL && deleted[0] != NULL &&
-	    deleted[0]->bv_len == 4 &&
-	    strncasecmp(deleted[0]->bv_val, "TRUE", 4) == 0)
-		is_deleted = TRUE;
-	run->ad->events->changed(run->ad->context, dn == NULL ? "" : dn,
-				 guid, is_deleted);
+	change.deleted = deleted != NULL && deleted[0] != NULL &&
+		deleted[0]->bv_len == 4 &&
+		strncasecmp(deleted[0]->bv_val, "TRUE", 4) == 0;
+	change.values = mg_feed_ad_values(run->ad, ld, msg);
+	run->ad->events->changed(run->ad->context, &change);
 	ldap_value_free_len(guids);
 	ldap_value_free_len(deleted);
 	ldap_memfree(dn);
@@ -161,11 +183,10 @@ static void mg_feed_ad_deleted_end(enum mg_ldap_result result ATTR_UNUSED,
 
 static void mg_feed_ad_watch(struct mg_feed_ad_run *run)
 {
-	static const char *const notify_attrs[] = {
-		"objectGUID", "isDeleted", NULL
-	};
 	static const char *const no_attrs[] = { LDAP_NO_ATTRS, NULL };
+	ARRAY_TYPE(const_string) notify_attrs;
 	struct mg_ldap_search search;
+	const char *attr;
 
 	run->notify_ctrl.ldctl_oid = MG_FEED_AD_NOTIFICATION_OID;
 	/* critical: a server without it must refuse, not answer once */
@@ -175,13 +196,22 @@ static void mg_feed_ad_watch(struct mg_feed_ad_run *run)
 	run->notify_ctrls[1] = &run->show_deleted_ctrl;
 	run->show_deleted_ctrls[0] = &run->show_deleted_ctrl;
 
+	p_array_init(&notify_attrs, run->pool, 8);
+	attr = MG_LDAP_OBJECT_GUID;
+	array_push_back(&notify_attrs, &attr);
+	attr = "isDeleted";
+	array_push_back(&notify_attrs, &attr);
+	for (const char *const *a = run->ad->attrs; *a != NULL; a++)
+		array_push_back(&notify_attrs, a);
+	array_append_zero(&notify_attrs);
+
 	e_debug(run->ad->event, "notification search under %s", run->nc);
 	i_zero(&search);
 	search.base = run->nc;
 	search.scope = LDAP_SCOPE_SUBTREE;
 	/* the only filter AD allows with the control */
 	search.filter = "(objectClass=*)";
-	search.attrs = notify_attrs;
+	search.attrs = array_front(&notify_attrs);
 	search.server_ctrls = run->notify_ctrls;
 	run->streams++;
 	mg_ldap_stream(run->ad->ldap, run->pool, &search,
@@ -285,12 +315,13 @@ void mg_feed_ad_start(struct mg_feed_ad *ad)
 }
 
 struct mg_feed_ad *mg_feed_ad_init(struct mg_ldap *ldap, struct event *event,
-				   const char *base,
+				   const char *base, const char *const *attrs,
 				   const struct mg_feed_ad_events *events,
 				   void *context)
 {
 	struct mg_feed_ad *ad = i_new(struct mg_feed_ad, 1);
 
+	ad->attrs = attrs;
 	ad->ldap = ldap;
 	ad->event = event;
 	event_ref(event);

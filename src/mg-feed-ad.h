@@ -11,14 +11,14 @@
    to its owner, which decides what they do to the caches:
    - up: the search is registered; every change from here on is heard,
      what happened before (while down) is not;
-   - changed: an entry changed, was renamed or moved (dn is its new DN),
-     or was deleted (deleted; dn is then under Deleted Objects); guid is
-     its objectGUID in AD's string form, or NULL when it was not sent;
+   - changed: an entry changed, was added, renamed or moved, or was
+     deleted (struct mg_feed_ad_change);
    - down: the search ended or its connection dropped: changes from here
      on are not heard until the next up.
 
    The search watches the whole naming context that holds base (subtree,
-   "(objectClass=*)", with the show-deleted control): an entry moved out
+   "(objectClass=*)", with the show-deleted control), reading objectGUID,
+   isDeleted and the attributes it is given: an entry moved out
    of base or deleted leaves base, and only the naming context sees it
    go. Deletes are seen only by an account allowed to list and read the
    Deleted Objects container; the stream warns once when it can't see
@@ -29,17 +29,31 @@
 struct mg_feed_ad;
 struct mg_ldap;
 
+struct mg_feed_ad_change {
+	/* its DN now: under Deleted Objects when deleted */
+	const char *dn;
+	/* its objectGUID's 16 bytes in lowercase hex, NULL when the server
+	   sent none (or not 16 bytes) */
+	const char *guid;
+	/* isDeleted: TRUE */
+	bool deleted;
+	/* every value of the attributes the stream was given to read
+	   (NULL-terminated) */
+	const char *const *values;
+};
+
 struct mg_feed_ad_events {
 	void (*up)(void *context);
-	void (*changed)(void *context, const char *dn, const char *guid,
-			bool deleted);
+	void (*changed)(void *context, const struct mg_feed_ad_change *change);
 	void (*down)(void *context, const char *error);
 };
 
 /* ldap is a client of its own (connections = 1), kept by the caller and
-   deinitialized before mg_feed_ad_deinit(); base is copied. */
+   deinitialized before mg_feed_ad_deinit(); base is copied; attrs
+   (NULL-terminated, "*" ignored) are read of each changed entry and kept
+   by the caller. */
 struct mg_feed_ad *mg_feed_ad_init(struct mg_ldap *ldap, struct event *event,
-				   const char *base,
+				   const char *base, const char *const *attrs,
 				   const struct mg_feed_ad_events *events,
 				   void *context);
 /* Registers the notification search; one of up or down follows. Only

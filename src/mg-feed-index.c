@@ -1,4 +1,5 @@
-/* The change feed's index: names (entryUUIDs, logins) to cache keys. */
+/* The change feed's index: names (entryUUIDs, objectGUIDs, logins) to
+   cache keys. */
 
 #include "lib.h"
 #include "array.h"
@@ -176,4 +177,16 @@ const char *const *mg_feed_index_login_names(const char *user)
 			t_strdup_until(user, at)), NULL);
 	}
 	return names;
+}
+
+const char *mg_feed_index_uuid_name(const char *uuid)
+{
+	return t_strconcat("u:", t_str_lcase(uuid), NULL);
+}
+
+const char *mg_feed_index_guid_name(const char *hex)
+{
+	if (strlen(hex) != 32 || strspn(hex, "0123456789abcdefABCDEF") != 32)
+		return NULL;
+	return t_strconcat("g:", t_str_lcase(hex), NULL);
 }

@@ -208,12 +208,23 @@ static const char *mg_feed_uuid_text(const struct berval *uuid)
 	return str_c(str);
 }
 
-/* The login names a changed entry may now answer for: each value of
-   the attributes the filters read, and its local part. */
+/* The keys of the logins a changed entry may now answer for, by one of
+   its values: the value and its local part. */
+static unsigned int mg_feed_invalidate_login(struct mg_feed *feed,
+					     const char *value)
+{
+	const char *const *names = mg_feed_index_login_names(value);
+	unsigned int count = 0;
+
+	for (; *names != NULL; names++)
+		count += mg_feed_index_invalidate(feed->index, *names);
+	return count;
+}
+
+/* ... by each value of the attributes the filters read */
 static unsigned int mg_feed_invalidate_values(struct mg_feed *feed,
 					      LDAP *ld, LDAPMessage *msg)
 {
-	const char *const *names;
 	struct berval **vals;
 	BerElement *ber = NULL;
 	unsigned int count = 0;
@@ -224,12 +235,8 @@ static unsigned int mg_feed_invalidate_values(struct mg_feed *feed,
 	     attr = ldap_next_attribute(ld, msg, ber)) {
 		vals = ldap_get_values_len(ld, msg, attr);
 		for (i = 0; vals != NULL && vals[i] != NULL; i++) {
-			names = mg_feed_index_login_names(t_strndup(
+			count += mg_feed_invalidate_login(feed, t_strndup(
 				vals[i]->bv_val, vals[i]->bv_len));
-			for (; *names != NULL; names++) {
-				count += mg_feed_index_invalidate(
-					feed->index, *names);
-			}
 		}
 		ldap_value_free_len(vals);
 		ldap_memfree(attr);
@@ -238,43 +245,41 @@ static unsigned int mg_feed_invalidate_values(struct mg_feed *feed,
 	return count;
 }
 
-/* One entry added, changed, renamed or deleted while persisting: the
-   keys that came from it, and those of the logins it may now match. */
-static void mg_feed_entry_changed(struct mg_feed *feed, LDAP *ld,
-				  LDAPMessage *msg, ber_int_t state,
-				  const char *uuid, const char *what)
+/* One entry added, changed, renamed or deleted, known by its index name
+   (NULL: none readable): counts it and, while persisting, removes the
+   keys that came from it (*count_r). Returns FALSE when that was not
+   exact and everything was emptied instead, or not persisting. Unless it
+   was deleted, the caller then removes the keys of the logins the entry
+   may now match; a delete only takes an entry away from those that
+   found it. */
+static bool mg_feed_entry_changed(struct mg_feed *feed, const char *name,
+				  bool deleted, const char *what,
+				  unsigned int *count_r)
 {
-	unsigned int count;
-
+	*count_r = 0;
 	feed->seq++;
 	if (feed->state != MG_FEED_PERSISTING)
-		return;
+		return FALSE;
 	feed->changes++;
 	if (feed->untracked) {
 		mg_feed_flush_unsure(feed, t_strdup_printf(
 			"%s (an answer was cached under a key not indexed)",
 			what));
-		return;
+		return FALSE;
 	}
-	if (uuid == NULL) {
+	if (name == NULL) {
 		mg_feed_flush_unsure(feed, t_strdup_printf(
-			"%s (no readable entryUUID)", what));
-		return;
+			"%s (no readable entryUUID or objectGUID)", what));
+		return FALSE;
 	}
-	count = mg_feed_index_invalidate(feed->index,
-					 t_strconcat("u:", uuid, NULL));
-	/* a delete can only take an entry away from the logins that
-	   found it */
-	if (state != LDAP_SYNC_DELETE) {
-		if (!feed->exact) {
-			mg_feed_flush_unsure(feed, t_strdup_printf(
-				"%s (the filters are not anchored on the "
-				"login name)", what));
-			return;
-		}
-		count += mg_feed_invalidate_values(feed, ld, msg);
+	if (!deleted && !feed->exact) {
+		mg_feed_flush_unsure(feed, t_strdup_printf(
+			"%s (the filters are not anchored on the login name)",
+			what));
+		return FALSE;
 	}
-	e_debug(feed->event, "%s: %u cached answers removed", what, count);
+	*count_r = mg_feed_index_invalidate(feed->index, name);
+	return TRUE;
 }
 
 /* syncStateValue: SEQUENCE { state ENUMERATED, entryUUID OCTET STRING,
@@ -301,6 +306,22 @@ static bool mg_feed_parse_state(struct mg_feed *feed, LDAPControl *ctrl,
 	return ok;
 }
 
+static void mg_feed_sync_changed(struct mg_feed *feed, LDAP *ld,
+				 LDAPMessage *msg, ber_int_t state,
+				 const char *uuid, const char *what)
+{
+	bool deleted = state == LDAP_SYNC_DELETE;
+	unsigned int count;
+
+	if (!mg_feed_entry_changed(feed, uuid == NULL ? NULL :
+				   mg_feed_index_uuid_name(uuid),
+				   deleted, what, &count))
+		return;
+	if (!deleted)
+		count += mg_feed_invalidate_values(feed, ld, msg);
+	e_debug(feed->event, "%s: %u cached answers removed", what, count);
+}
+
 static void mg_feed_entry(struct mg_feed *feed, LDAP *ld, LDAPMessage *msg)
 {
 	LDAPControl **ctrls = NULL, *ctrl;
@@ -317,7 +338,7 @@ static void mg_feed_entry(struct mg_feed *feed, LDAP *ld, LDAPMessage *msg)
 	} else if (state != LDAP_SYNC_PRESENT) {
 		dn = ldap_get_dn(ld, msg);
 		T_BEGIN {
-			mg_feed_entry_changed(feed, ld, msg, state, uuid,
+			mg_feed_sync_changed(feed, ld, msg, state, uuid,
 				t_strdup_printf("%s %s",
 				state == LDAP_SYNC_ADD ? "add" :
 				state == LDAP_SYNC_DELETE ? "delete" :
@@ -531,14 +552,25 @@ static void mg_feed_ad_up(void *context)
 	mg_feed_refresh_done(context);
 }
 
-static void mg_feed_ad_changed(void *context, const char *dn,
-			       const char *guid, bool deleted)
+static void mg_feed_ad_changed(void *context,
+			       const struct mg_feed_ad_change *change)
 {
-	T_BEGIN {
-		mg_feed_changed(context, t_strdup_printf(
-			"%s %s (objectGUID %s)", deleted ? "delete" : "change",
-			dn, guid == NULL ? "?" : guid));
-	} T_END;
+	struct mg_feed *feed = context;
+	const char *what;
+	unsigned int count;
+
+	what = t_strdup_printf("%s %s (objectGUID %s)",
+			       change->deleted ? "delete" : "change",
+			       change->dn, change->guid == NULL ? "?" :
+			       change->guid);
+	if (!mg_feed_entry_changed(feed, change->guid == NULL ? NULL :
+				   mg_feed_index_guid_name(change->guid),
+				   change->deleted, what, &count))
+		return;
+	for (const char *const *value = change->values;
+	     !change->deleted && *value != NULL; value++)
+		count += mg_feed_invalidate_login(feed, *value);
+	e_debug(feed->event, "%s: %u cached answers removed", what, count);
 }
 
 static void mg_feed_ad_down(void *context, const char *error)
@@ -731,13 +763,13 @@ struct mg_feed *mg_feed_init(struct mg_db *db,
 	set.request_timeout_msecs =
 		I_MAX(db->config->change_feed_timeout_msecs / 2, 1);
 	feed->ldap = mg_ldap_init(&set, auth_event);
+	feed->attrs = mg_feed_attrs(db);
 	if (db->config->change_feed == MG_CHANGE_FEED_AD_NOTIFY ||
 	    db->config->change_feed == MG_CHANGE_FEED_AUTO) {
 		feed->ad = mg_feed_ad_init(feed->ldap, feed->event,
-					   db->config->base,
+					   db->config->base, feed->attrs,
 					   &mg_feed_ad_events, feed);
 	}
-	feed->attrs = mg_feed_attrs(db);
 	feed->exact = mg_anchor_filter(db->config->pass_filter) &&
 		mg_anchor_filter(db->config->user_filter) &&
 		db->config->auth_bind_userdn == NULL;
@@ -802,7 +834,7 @@ void mg_feed_cached(struct mg_feed *feed, const char *key,
 		    const struct mg_lookup_result *result)
 {
 	ARRAY_TYPE(const_string) names;
-	const char *const *uuid, *const *login, *name;
+	const char *const *login;
 
 	if (feed == NULL || feed->index == NULL || key == NULL ||
 	    result->status == MG_LOOKUP_TEMPFAIL)
@@ -813,16 +845,15 @@ void mg_feed_cached(struct mg_feed *feed, const char *key,
 		mg_feed_remove_key(key, feed);
 		return;
 	}
-	if (result->status == MG_LOOKUP_FOUND && result->uuids == NULL) {
-		/* an entry without entryUUID: its delete could not be
-		   traced back to this key */
+	if (result->status == MG_LOOKUP_FOUND && result->entry_names == NULL) {
+		/* an entry without entryUUID or objectGUID: its delete could
+		   not be traced back to this key */
 		feed->untracked = TRUE;
 	}
 	t_array_init(&names, 8);
-	for (uuid = result->uuids; uuid != NULL && *uuid != NULL; uuid++) {
-		name = t_strconcat("u:", t_str_lcase(*uuid), NULL);
-		array_push_back(&names, &name);
-	}
+	if (result->entry_names != NULL)
+		array_append(&names, result->entry_names,
+			     str_array_length(result->entry_names));
 	if (result->search_user != NULL) {
 		for (login = mg_feed_index_login_names(result->search_user);
 		     *login != NULL; login++)

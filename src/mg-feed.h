@@ -19,13 +19,14 @@
 
    Exact invalidation: every answer the plugin gives is recorded, with
    the cache key it is stored under, in an index (mg-feed-index.h) by the
-   entryUUIDs its search returned and by the login's name. A change
-   removes the keys of the changed entry's UUID and of every cached login
-   whose name one of the entry's values holds (an entry that starts to
-   match a cached login). What the index can't answer exactly empties
-   everything instead, counted: a filter that is not anchored on the
-   login's name (mg-anchor.h), auth_bind_userdn, a key that could not be
-   told, a bulk change (syncIdSet). */
+   stable ids of the entries its search returned (entryUUID; objectGUID
+   on AD) and by the login's name. A change removes the keys of the
+   changed entry's id and of every cached login whose name one of the
+   entry's values holds (an entry that starts to match a cached login).
+   What the index can't answer exactly empties everything instead,
+   counted: a filter that is not anchored on the login's name
+   (mg-anchor.h), auth_bind_userdn, a key that could not be told, a
+   change without a readable id, a bulk change (syncIdSet). */
 
 struct auth_request;
 struct mg_db;

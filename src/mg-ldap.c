@@ -6,6 +6,7 @@
 #include "ioloop.h"
 #include "llist.h"
 #include "str.h"
+#include "hex-binary.h"
 #include "time-util.h"
 #include "mg-ldap-private.h"
 
@@ -77,6 +78,18 @@ bool mg_ldap_any_ready(struct mg_ldap *ldap, bool for_user_binds)
 	return FALSE;
 }
 
+/* objectGUID is 16 bytes that may hold NULs: kept as hex, which the
+   change feed compares byte for byte. Other values are text. */
+static const char *
+mg_ldap_copy_value(pool_t pool, const char *attr, const struct berval *bv)
+{
+	if (strcasecmp(attr, MG_LDAP_OBJECT_GUID) == 0) {
+		return p_strdup(pool, binary_to_hex(
+			(const unsigned char *)bv->bv_val, bv->bv_len));
+	}
+	return p_strndup(pool, bv->bv_val, bv->bv_len);
+}
+
 /* Copies msg's entry into pool, or returns NULL with error_r when its DN,
    an attribute or a value can't be decoded. libldap says so only through
    the handle's result code: the attribute iterators return NULL both at
@@ -117,10 +130,8 @@ mg_ldap_copy_entry(struct mg_ldap_conn *conn, pool_t pool, LDAPMessage *msg,
 		}
 		count = (unsigned int)ldap_count_values_len(vals);
 		values = p_new(pool, const char *, count + 1);
-		for (i = 0; i < count; i++) {
-			values[i] = p_strndup(pool, vals[i]->bv_val,
-					      vals[i]->bv_len);
-		}
+		for (i = 0; i < count; i++)
+			values[i] = mg_ldap_copy_value(pool, name, vals[i]);
 		attr = array_append_space(&entry->attrs);
 		attr->name = p_strdup(pool, name);
 		attr->values = values;

@@ -12,6 +12,7 @@
 #include "mg-db.h"
 #include "mg-recipient-cache.h"
 #include "mg-feed.h"
+#include "mg-feed-index.h"
 #include "mg-cache-key.h"
 #include "mg-audit.h"
 #include "mg-lookup.h"
@@ -138,25 +139,38 @@ void mg_lookup_save(struct mg_db *db, struct auth_request *request,
 	event_set_ptr(request->event, MG_LOOKUP_SAVED_KEY, saved);
 }
 
-/* The entryUUIDs of entries[] (the change feed asks for them), or NULL
-   when one has none */
+/* The index names of entries[] (the change feed asks for them): their
+   entryUUIDs (OpenLDAP) and objectGUIDs (AD), or NULL when one has
+   neither */
 static const char *const *
-mg_lookup_uuids(pool_t pool, struct mg_entry *const *entries,
-		unsigned int count)
+mg_lookup_entry_names(pool_t pool, struct mg_entry *const *entries,
+		      unsigned int count)
 {
-	ARRAY_TYPE(const_string) uuids;
-	const char *const *values;
+	ARRAY_TYPE(const_string) names;
+	const char *const *values, *name;
+	unsigned int before;
 
-	p_array_init(&uuids, pool, count + 1);
+	p_array_init(&names, pool, count + 1);
 	for (unsigned int i = 0; i < count; i++) {
+		before = array_count(&names);
 		values = mg_entry_get(entries[i], "entryUUID");
-		if (values == NULL || values[0] == NULL)
+		for (; values != NULL && *values != NULL; values++) {
+			name = p_strdup(pool, mg_feed_index_uuid_name(*values));
+			array_push_back(&names, &name);
+		}
+		values = mg_entry_get(entries[i], MG_LDAP_OBJECT_GUID);
+		for (; values != NULL && *values != NULL; values++) {
+			name = mg_feed_index_guid_name(*values);
+			if (name == NULL)
+				continue;
+			name = p_strdup(pool, name);
+			array_push_back(&names, &name);
+		}
+		if (array_count(&names) == before)
 			return NULL;
-		for (; *values != NULL; values++)
-			array_push_back(&uuids, values);
 	}
-	array_append_zero(&uuids);
-	return array_front(&uuids);
+	array_append_zero(&names);
+	return array_front(&names);
 }
 
 static void mg_lookup_search_callback(enum mg_ldap_result ldap_result,
@@ -187,7 +201,8 @@ static void mg_lookup_search_callback(enum mg_ldap_result ldap_result,
 	result.search_user = lreq->search_user;
 	result.feed_seq = lreq->feed_seq;
 	if (lreq->db->feed != NULL && ldap_result == MG_LDAP_RESULT_OK)
-		result.uuids = mg_lookup_uuids(request->pool, entries, count);
+		result.entry_names = mg_lookup_entry_names(request->pool,
+							   entries, count);
 	if (lreq->recipient_cache_key != NULL &&
 	    result.status == MG_LOOKUP_FOUND &&
 	    result.kind == MG_KIND_CUSTOM_RECIPIENT &&

@@ -31,11 +31,12 @@ struct mg_lookup_result {
 	const char *ignored;
 	/* with TEMPFAIL: what went wrong, for the log */
 	const char *error;
-	/* with change_feed: the entryUUIDs of every entry the search
-	   returned (NULL-terminated, or NULL), the user name the filter was
+	/* with change_feed: the index names (mg-feed-index.h: entryUUID,
+	   objectGUID) of every entry the search returned (NULL-terminated,
+	   or NULL when one has neither), the user name the filter was
 	   expanded with, and the feed's count of changes when the search
 	   was sent (mg-feed.h) */
-	const char *const *uuids;
+	const char *const *entry_names;
 	const char *search_user;
 	unsigned int feed_seq;
 };

@@ -19,7 +19,7 @@ struct mg_recipient_cache_node {
 	const char *rule;
 	unsigned int matched;
 	const char *ignored;
-	const char *const *uuids;
+	const char *const *entry_names;
 	const char *search_user;
 	const char *marker;
 };
@@ -99,8 +99,8 @@ bool mg_recipient_cache_lookup(struct mg_recipient_cache *cache,
 	result_r->rule = p_strdup(pool, node->rule);
 	result_r->matched = node->matched;
 	result_r->ignored = p_strdup(pool, node->ignored);
-	result_r->uuids = node->uuids == NULL ? NULL :
-		(const char *const *)p_strarray_dup(pool, node->uuids);
+	result_r->entry_names = node->entry_names == NULL ? NULL :
+		(const char *const *)p_strarray_dup(pool, node->entry_names);
 	result_r->search_user = p_strdup(pool, node->search_user);
 	return TRUE;
 }
@@ -128,8 +128,8 @@ void mg_recipient_cache_store(struct mg_recipient_cache *cache,
 	node->rule = p_strdup(pool, result->rule);
 	node->matched = result->matched;
 	node->ignored = p_strdup(pool, result->ignored);
-	node->uuids = result->uuids == NULL ? NULL :
-		(const char *const *)p_strarray_dup(pool, result->uuids);
+	node->entry_names = result->entry_names == NULL ? NULL :
+		(const char *const *)p_strarray_dup(pool, result->entry_names);
 	node->search_user = p_strdup(pool, result->search_user);
 	node->marker = p_strdup(pool, marker);
 	hash_table_insert(cache->nodes, node->key, node);

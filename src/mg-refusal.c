@@ -150,6 +150,25 @@ enum passdb_result mg_refusal_decide(struct mg_db *db,
 	return PASSDB_RESULT_USER_DISABLED;
 }
 
+enum passdb_result mg_refusal_unverified(struct auth_request *request,
+					enum passdb_result result)
+{
+	if (result == PASSDB_RESULT_OK ||
+	    result == PASSDB_RESULT_INTERNAL_FAILURE ||
+	    result == PASSDB_RESULT_USER_DISABLED)
+		return result;
+	/* A later passdb asked after this failure (result_failure =
+	   continue, Dovecot's default) and knowing the name with a password
+	   of its own would let the custom recipient in: a disabled user
+	   ends the chain. Dovecot keeps a disabled user's fields in the
+	   reply, so they go as a failure's would, and without a reason the
+	   client sees a wrong password's text. */
+	auth_fields_rollback(request->fields.extra_fields);
+	if (request->fields.userdb_reply != NULL)
+		auth_fields_rollback(request->fields.userdb_reply);
+	return PASSDB_RESULT_USER_DISABLED;
+}
+
 void mg_refusal_uncache(struct auth_request *request,
 			struct auth_passdb *passdb)
 {

@@ -46,6 +46,14 @@ enum passdb_result mg_refusal_decide(struct mg_db *db,
 				     struct auth_request *request,
 				     const struct mg_lookup_result *lookup);
 
+/* The password was not verified (wrong, none, or a scheme that can't
+   check it): the result to answer with instead of result, a failure that
+   no later passdb can turn into a login and that looks like a wrong
+   password to the client. OK, INTERNAL_FAILURE and USER_DISABLED are
+   kept. */
+enum passdb_result mg_refusal_unverified(struct auth_request *request,
+					 enum passdb_result result);
+
 /* Replaces the entry's password on request by one no client can give, so
    whatever Dovecot's auth cache keeps of this lookup can let no one in. */
 void mg_refusal_poison(struct auth_request *request);

@@ -1,8 +1,10 @@
 /* passdb mailbox_guard: one login, from the search to the answer.
 
    The password is verified before anything about the entry's kind shows:
-   a wrong password, or an entry that has none, looks the same whether the
-   entry is a mailbox or a custom recipient. Only then is a custom
+   a wrong password, or an entry that has none, looks the same to the
+   client whether the entry is a mailbox or a custom recipient (only a
+   custom recipient's failure ends the passdb chain, so that no later
+   passdb lets it in by a password of its own). Only then is a custom
    recipient refused, as a failure or a temporary failure, as configured,
    in the form the asking client honours (mg-refusal.h). Nothing about a
    custom recipient stays in the auth cache, so every refusal is decided,
@@ -82,8 +84,10 @@ static void mg_passdb_finish(struct mg_passdb_request *preq,
 	const char *key;
 
 	auth_request_ref(request);
-	if (custom && !preq->db->config->audit_only)
+	if (custom && !preq->db->config->audit_only) {
 		mg_refusal_poison(request);
+		result = mg_refusal_unverified(request, result);
+	}
 	key = mg_feed_key(preq->db->feed, request, FALSE);
 	preq->verify_plain(result, request);
 	if (custom)
@@ -373,7 +377,10 @@ static void mg_passdb_init(struct passdb_module *_module)
 {
 	struct mg_passdb_module *module = (struct mg_passdb_module *)_module;
 
-	mg_chain_check(_module);
+	/* auth_bind_userdn: a wrong password fails the bind before the
+	   entry is read, so its failure can't be told to be a custom
+	   recipient's */
+	mg_chain_check(_module, module->db->config->auth_bind_userdn != NULL);
 	mg_feed_start_delayed(module->db->feed);
 }
 

@@ -6,26 +6,65 @@
 /* Depth, as the filter parser's */
 #define MG_ANCHOR_MAX_DEPTH 64
 
-static const char *const mg_anchor_user_vars[] = {
-	"u", "n", "{user}", "{username}", NULL
-};
+/* A part of a braced variable, spaces around it ignored: [*p, '|' or
+   '}'). Advances *p past it; false when it is not one of names. */
+static bool mg_anchor_braced_part(const char **p, const char *const *names)
+{
+	const char *start, *end;
 
-/* Length of the user-name variable at p ("%Lu", "%{username}"), or 0. */
+	while (**p == ' ')
+		(*p)++;
+	start = *p;
+	while (**p != '\0' && **p != '|' && **p != '}' && **p != ' ')
+		(*p)++;
+	end = *p;
+	while (**p == ' ')
+		(*p)++;
+	for (; *names != NULL; names++) {
+		if (strlen(*names) == (size_t)(end - start) &&
+		    strncmp(start, *names, (size_t)(end - start)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Length of a braced user-name variable at p ('{'), or 0: 2.3's
+   "{user}", "{username}"; 2.4's "{user}" with filters that keep it the
+   login's name or its local part ("{user | username | lower}"). */
+static size_t mg_anchor_braced(const char *p)
+{
+	static const char *const names[] = { "user", "username", NULL };
+	static const char *const filters[] = {
+		"username", "lower", "upper", NULL
+	};
+	const char *start = p++;
+
+	if (!mg_anchor_braced_part(&p, names))
+		return 0;
+	while (*p == '|') {
+		p++;
+		if (!mg_anchor_braced_part(&p, filters))
+			return 0;
+	}
+	return *p == '}' ? (size_t)(p + 1 - start) : 0;
+}
+
+/* Length of the user-name variable at p ("%Lu", "%{username}",
+   "%{user | username}"), or 0. */
 static size_t mg_anchor_user_var(const char *p)
 {
 	const char *start = p;
+	size_t len;
 
 	if (*p++ != '%')
 		return 0;
 	if (*p == 'L' || *p == 'U')
 		p++;
-	for (unsigned int i = 0; mg_anchor_user_vars[i] != NULL; i++) {
-		size_t len = strlen(mg_anchor_user_vars[i]);
-
-		if (strncmp(p, mg_anchor_user_vars[i], len) == 0)
-			return (size_t)(p - start) + len;
-	}
-	return 0;
+	if (*p == 'u' || *p == 'n')
+		return (size_t)(p + 1 - start);
+	if (*p != '{' || (len = mg_anchor_braced(p)) == 0)
+		return 0;
+	return (size_t)(p - start) + len;
 }
 
 /* The value of an equality, [value, end): the user name, or the user

@@ -8,7 +8,8 @@
    part, can't change any cached answer.
 
    Anchored: an equality assertion whose value is exactly the user name
-   (%u, %n, %{user}, %{username}, with L or U in front), or the user name
+   (%u, %n, %{user}, %{username}, with L or U in front; 2.4's %{user}
+   with only the filters username, lower, upper), or the user name
    followed by "@" and a constant domain; an AND with at least one
    anchored part; an OR whose parts all are. Anything else (a NOT, a
    presence or substring test, ~= >= <=, an extensible match, another

@@ -8,7 +8,8 @@
    in templates that read the entry %{ldap:attr[:default]},
    %{ldap_multi:attr[:default]} (all values, comma-separated) and %$.
    Anything else is an error naming it, never a silent guess.
-   Built for Dovecot 2.4 (MG_CHECK_DOVECOT_24), 2.4's forms instead:
+   Built for Dovecot 2.4 (check-expand-24.c in place of check-expand-23.c),
+   2.4's forms instead:
    %{user}, %{protocol}, %{remote_ip}, %{master_user}, %{ldap:attr},
    %{ldap_multi:attr}, %{ldap:dn}, %{literal('text')}, and the filters
    lower, upper, username, domain and default[('text')]. */
@@ -46,9 +47,11 @@ struct check_expand_context {
 bool check_expand(GString *out, const char *template,
 		  const struct check_expand_context *ctx, char **error_r);
 
-/* 2.4's name filters (lower, upper, username, domain) applied to value:
-   a new string, or NULL for any other filter. */
-char *check_expand_name_filter(const char *filter, const char *value);
+/* auth_username_format applied to user, for the formats the tool
+   applies exactly (2.3: one of %u %n %d or their long names, with at most
+   an L or U modifier; 2.4: %{user} with the filters lower, upper,
+   username and domain): a new string, or NULL for any other format. */
+char *check_expand_username_format(const char *format, const char *user);
 
 /* Adds to attrs (char *, g_free'd by the array) every attribute template
    names as %{ldap:attr} or %{ldap_multi:attr}, once each, compared

@@ -10,6 +10,13 @@
 
 /* The TLS files' settings, named as the admin wrote them (and as the
    plugin's log names them, mg-compat.h) */
+/* The setting naming the domain added to a name without one */
+#ifdef MG_CHECK_DOVECOT_24
+#  define CHECK_DEFAULT_REALM_KEY "auth_default_domain"
+#else
+#  define CHECK_DEFAULT_REALM_KEY "auth_default_realm"
+#endif
+
 #ifdef MG_CHECK_DOVECOT_24
 #  define CHECK_TLS_CA_FILE "ssl_client_ca_file"
 #  define CHECK_TLS_CA_DIR "ssl_client_ca_dir"

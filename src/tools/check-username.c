@@ -4,19 +4,15 @@
 #include <glib.h>
 #include "check-username.h"
 #include "check-expand.h"
+#include "check-settings.h"
 
 struct username_settings {
 	char *default_realm, *translation, *chars, *format;
 };
 
 static const char *const username_keys[] = {
-#ifdef MG_CHECK_DOVECOT_24
-	"auth_default_domain",
-#else
-	"auth_default_realm",
-#endif
-	"auth_username_translation", "auth_username_chars",
-	"auth_username_format",
+	CHECK_DEFAULT_REALM_KEY, "auth_username_translation",
+	"auth_username_chars", "auth_username_format",
 };
 
 /* "KEY = VALUE" in doveconf's output (2.4 quotes a value with a '#' or
@@ -108,76 +104,6 @@ static bool username_settings_read(const char *dovecot_conf,
 	return ok;
 }
 
-#ifdef MG_CHECK_DOVECOT_24
-/* The formats the tool applies exactly: %{user} with the filters lower,
-   upper, username and domain (2.4's default is %{user | lower}). Returns
-   NULL for any other. */
-static char *username_format(const char *format, const char *user)
-{
-	size_t len = strlen(format);
-	char *value = NULL, **parts;
-
-	if (len < 3 || !g_str_has_prefix(format, "%{") ||
-	    strchr(format, '}') != format + len - 1 ||
-	    strchr(format + 2, '%') != NULL)
-		return NULL;
-	parts = g_strsplit_set(format + 2, "|}", -1);
-	if (strcmp(g_strstrip(parts[0]), "user") == 0)
-		value = g_strdup(user);
-	/* the last part is what follows the '}': nothing */
-	for (unsigned int i = 1; value != NULL && parts[i + 1] != NULL; i++) {
-		char *changed = check_expand_name_filter(g_strstrip(parts[i]),
-							 value);
-
-		g_free(value);
-		value = changed;
-	}
-	g_strfreev(parts);
-	return value;
-}
-#else
-/* The formats the tool applies exactly: one variable (%u, %n, %d or
-   their %{user}, %{username}, %{domain} names), with at most an L (lower
-   case) or U (upper case) modifier. Returns NULL for any other. */
-static char *username_format(const char *format, const char *user)
-{
-	GRegex *regex = g_regex_new("^%([LU]?)(?:([und])|\\{(user|username|"
-				    "domain)\\})$", 0, 0, NULL);
-	GMatchInfo *match;
-	const char *at = strchr(user, '@');
-	char *mod, *var, *value = NULL, *result;
-
-	if (!g_regex_match(regex, format, 0, &match)) {
-		g_match_info_free(match);
-		g_regex_unref(regex);
-		return NULL;
-	}
-	mod = g_match_info_fetch(match, 1);
-	var = g_match_info_fetch(match, 2);
-	if (*var == '\0') {
-		g_free(var);
-		var = g_match_info_fetch(match, 3);
-	}
-	if (strcmp(var, "u") == 0 || strcmp(var, "user") == 0)
-		value = g_strdup(user);
-	else if (strcmp(var, "n") == 0 || strcmp(var, "username") == 0)
-		value = at == NULL ? g_strdup(user) : g_strndup(user, at - user);
-	else
-		value = g_strdup(at == NULL ? "" : at + 1);
-	if (strcmp(mod, "L") == 0)
-		result = g_ascii_strdown(value, -1);
-	else if (strcmp(mod, "U") == 0)
-		result = g_ascii_strup(value, -1);
-	else
-		result = g_strdup(value);
-	g_free(value);
-	g_free(var);
-	g_free(mod);
-	g_match_info_free(match);
-	g_regex_unref(regex);
-	return result;
-}
-#endif
 
 /* translation, then chars: false with *error_r when a character is
    refused. */
@@ -224,7 +150,7 @@ bool check_username_fix(const char *dovecot_conf, const char *user,
 		return false;
 	}
 	formatted = *set.format == '\0' ? g_strdup(fixed) :
-		username_format(set.format, fixed);
+		check_expand_username_format(set.format, fixed);
 	if (formatted == NULL) {
 		result_r->note = g_strdup_printf("dovecot.conf's "
 			"auth_username_format = %s changes the name in a way "

@@ -285,6 +285,18 @@ static void print_lookup(const char *prefix, const struct check_service *svc,
 	printf("%spassword: %s\n", prefix, svc->password);
 }
 
+/* A custom recipient whose password failed: the plugin ends the passdb
+   chain with a disabled user's failure. */
+static bool custom_recipient_failed(const struct check_run *run)
+{
+	const struct check_service *svc = &run->services[0];
+
+	return strcmp(svc->verdict.result, "password_mismatch") == 0 &&
+		!run->config->audit_only &&
+		svc->lookup->status == CHECK_LOOKUP_FOUND &&
+		svc->lookup->kind == MG_KIND_CUSTOM_RECIPIENT;
+}
+
 /* What clients other than Dovecot's login processes (Postfix, Exim,
    doveadm) get, given the IMAP login's verdict: they take any OK as a
    success, so the plugin answers them with a real failure instead. */
@@ -294,7 +306,7 @@ static const char *other_clients_reply(const struct check_run *run)
 
 	if (strcmp(result, "ok") == 0 || strcmp(result, "audit_only") == 0)
 		return "OK (Postfix: 235)";
-	if (strcmp(result, "failure") == 0)
+	if (strcmp(result, "failure") == 0 || custom_recipient_failed(run))
 		return "FAIL code=user_disabled (Postfix: 535)";
 	if (strcmp(result, "tempfail") == 0)
 		return "FAIL code=temp_fail (Postfix: 535)";

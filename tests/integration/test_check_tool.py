@@ -279,13 +279,32 @@ def tool():
     return tool_path()
 
 
-@pytest.fixture
-def file_tool(tool):
-    """The tool reading 2.3's settings file (2.4 has none)."""
-    if is_24():
-        pytest.skip("Dovecot 2.4: no settings file, the settings are "
-                    "dovecot.conf's (the 2.4 tests below)")
-    return tool
+def only_23(why):
+    """For a test of 2.3's settings file whose behaviour 2.4 has not: 2.4
+    has no settings file of the plugin's, dovecot.conf and the files it
+    includes are read by Dovecot's config process."""
+    return pytest.mark.skipif(is_24(), reason="Dovecot 2.4: no settings "
+                              "file of the plugin's (Dovecot's config "
+                              f"process reads dovecot.conf): {why}")
+
+
+def run_tool_24(conf_text, *args):
+    """2.4: the tool on a dovecot.conf (of a Dovecot not started) ending
+    with conf_text, with a mailbox_guard passdb and userdb, run where
+    doveconf finds the plugin's settings module: (exit status, stdout,
+    stderr, the dovecot.conf's path)."""
+    if not mgsetup.plugin_available() or mgsetup.standin():
+        pytest.skip(mgsetup.skip_reason())
+    with Sandbox(prefix="mgck24") as sb:
+        dc = sb.dovecot(start=False)
+        dc.auth_dbs = [AuthDB("passdb", "mailbox_guard"),
+                       AuthDB("userdb", "mailbox_guard")]
+        dc.extra_conf = conf_text
+        dc.prepare()
+        r = subprocess.run(dc.in_namespace([tool_path(), "--dovecot-conf",
+                                            dc.conf_path, *args]),
+                           capture_output=True, text=True, timeout=60)
+        return r.returncode, r.stdout, r.stderr, dc.conf_path
 
 
 def conf_text(body):
@@ -302,7 +321,18 @@ def write(tmp_path, text):
     return str(p)
 
 
-def test_settings_error_names_file_and_line(file_tool, tmp_path):
+def test_settings_error_names_file_and_line(tool, tmp_path):
+    """2.4: the same through doveconf, which names the file and the
+    setting (Dovecot gives no line for a value its check refuses)."""
+    if is_24():
+        rc, out, err, conf = run_tool_24(
+            "mailbox_guard_uris = ldap://127.0.0.1:1\n# a comment\n\n"
+            "mailbox_guard_base = dc=x\nmailbox_guard_scope = sideways\n",
+            "alice")
+        assert rc == 3
+        assert f"Error in configuration file {conf}: mailbox_guard_scope: " \
+            "expected base, onelevel or subtree, got 'sideways'" in err, err
+        return
     path = write(tmp_path, "uris = ldap://127.0.0.1:1\n"
                            "# a comment\n\n"
                            "base = dc=x\n"
@@ -313,24 +343,48 @@ def test_settings_error_names_file_and_line(file_tool, tmp_path):
            "got 'sideways'" in err
 
 
-def test_settings_syntax(file_tool, tmp_path):
+def test_settings_syntax(tool, tmp_path):
     """Quotes keep a '#', a backslash continues a line; the file is then
-    valid and the tool gets as far as LDAP (nobody listens there)."""
-    path = write(tmp_path,
-                 'uris = ldap://127.0.0.1:1 \\\n'
-                 '       ldap://127.0.0.1:2  # two servers\n'
-                 'base = dc=x\n'
-                 'custom_recipient_reason = "No mailbox # here"\n'
-                 'request_timeout = 500ms\n')
-    rc, out, err = run_tool("-c", path, "--json", "alice")
+    valid and the tool gets as far as LDAP (nobody listens there). 2.4:
+    the same lines as dovecot.conf settings."""
+    text = ('uris = ldap://127.0.0.1:1 \\\n'
+            '       ldap://127.0.0.1:2  # two servers\n'
+            'base = dc=x\n'
+            'custom_recipient_reason = "No mailbox # here"\n'
+            'request_timeout = 500ms\n')
+    if is_24():
+        rc, out, err, _ = run_tool_24(re.sub(r"^(\w+ =)", r"mailbox_guard_\1",
+                                             text, flags=re.M),
+                                      "--json", "alice")
+    else:
+        rc, out, err = run_tool("-c", write(tmp_path, text), "--json",
+                                "alice")
     assert rc == 3
     got = json.loads(out)
     assert "ldap://127.0.0.1:1: " in got["error"]
     assert "ldap://127.0.0.1:2: " in got["error"]
 
 
-def test_dnpass_never_printed(file_tool, tmp_path):
+def test_dnpass_never_printed(tool, tmp_path):
+    """2.4: mailbox_guard_auth_dn_password, beside an unknown setting that
+    holds it too."""
     secret = "S3cret-dnpass-value"
+    if is_24():
+        conf = ("mailbox_guard_uris = ldap://127.0.0.1:1\n"
+                "mailbox_guard_base = dc=x\n"
+                "mailbox_guard_auth_dn = cn=svc,dc=x\n"
+                f"mailbox_guard_auth_dn_password = {secret}\n")
+        rc, out, err, _ = run_tool_24(conf + f"mailbox_guard_bogus = {secret}\n",
+                                      "--json", "alice")
+        assert rc == 3
+        assert "Unknown setting: mailbox_guard_bogus" in err, err
+        assert secret not in out + err
+        rc, out, err, _ = run_tool_24(conf, "--json", "alice")
+        assert rc == 3
+        assert "bind as 'cn=svc,dc=x' failed" in json.loads(
+            out.splitlines()[0])["error"]
+        assert secret not in out + err
+        return
     path = write(tmp_path, "uris = ldap://127.0.0.1:1\nbase = dc=x\n"
                            f"dn = cn=svc,dc=x\ndnpass = {secret}\n"
                            f"bogus = {secret}\n")
@@ -401,7 +455,8 @@ def test_tool_refuses_a_name_dovecot_refuses(tool, tmp_path):
 
 # --- the settings file as the plugin reads it ---------------------------------
 
-def test_settings_continuation_as_dovecot_joins(file_tool, tmp_path):
+@only_23("the tool has no reader of its own to match Dovecot's")
+def test_settings_continuation_as_dovecot_joins(tool, tmp_path):
     """Dovecot's reader skips a comment line inside a continued line and
     cuts each physical line at its own comment."""
     path = write(tmp_path,
@@ -423,7 +478,9 @@ def test_settings_continuation_as_dovecot_joins(file_tool, tmp_path):
     (0o620, 0, "the file is writable by its group"),
     (0o600, 65534, "the file is owned by uid 65534, not root"),
 ])
-def test_tool_refuses_a_changeable_settings_file(file_tool, tmp_path, mode, owner,
+@only_23("their permissions are the admin's (mailbox-guard.conf(5), "
+         "DOVECOT 2.4)")
+def test_tool_refuses_a_changeable_settings_file(tool, tmp_path, mode, owner,
                                                 words):
     path = write(tmp_path, "uris = ldap://127.0.0.1:1\n!include inc.conf\n")
     inc = tmp_path / "inc.conf"
@@ -441,13 +498,29 @@ def test_tool_refuses_a_changeable_settings_file(file_tool, tmp_path, mode, owne
         os.chown(target, 0, -1)
 
 
-def test_tool_empty_dnpass_and_readable_dnpass(file_tool, tmp_path):
+def test_tool_empty_dnpass(tool, tmp_path):
+    """2.4: mailbox_guard_auth_dn_password, set empty."""
+    if is_24():
+        rc, out, err, _ = run_tool_24(
+            "mailbox_guard_uris = ldap://127.0.0.1:1\n"
+            "mailbox_guard_base = dc=x\n"
+            "mailbox_guard_auth_dn = cn=svc,dc=x\n"
+            "mailbox_guard_auth_dn_password = \"\"\n", "alice")
+        assert rc == 3
+        assert "mailbox_guard_auth_dn is set but " \
+            "mailbox_guard_auth_dn_password is not" in err, err
+        return
     path = write(tmp_path, "uris = ldap://127.0.0.1:1\nbase = dc=x\n"
                            "dn = cn=svc,dc=x\ndnpass = \"\"\n")
     rc, out, err = run_tool("-c", path, "--dovecot-conf", "", "alice")
     assert rc == 3
     assert f"Error in configuration file {path} line 4: dnpass is empty " \
            "but dn is set" in err
+
+
+@only_23("the plugin never learns which file holds "
+         "mailbox_guard_auth_dn_password")
+def test_tool_readable_dnpass(tool, tmp_path):
     path = write(tmp_path, "uris = ldap://127.0.0.1:1\nbase = dc=x\n"
                            "dn = cn=svc,dc=x\ndnpass = s\n")
     os.chmod(path, 0o640)
@@ -457,9 +530,6 @@ def test_tool_empty_dnpass_and_readable_dnpass(file_tool, tmp_path):
 
 
 # --- Dovecot 2.4: the settings from dovecot.conf -------------------------------
-
-SECRET = "S3cret-dnpass-value"
-
 
 def tool_24(sb, shared, passdb, extra=()):
     """The tool on a dovecot.conf with the shared settings at the top level
@@ -477,7 +547,8 @@ def tool_24(sb, shared, passdb, extra=()):
 @pytest.fixture
 def sandbox_24(tool):
     if not is_24():
-        pytest.skip("Dovecot 2.3: the settings file (the tests above)")
+        pytest.skip("Dovecot 2.4 only: 2.3 forms in its settings, and -c, "
+                    "which 2.3 reads")
     if not mgsetup.plugin_available() or mgsetup.standin():
         pytest.skip(mgsetup.skip_reason())
     with Sandbox(prefix="mgck24") as sb:
@@ -489,37 +560,16 @@ UNREACHABLE = {"mailbox_guard_uris": "ldap://127.0.0.1:1",
 
 
 @pytest.mark.parametrize("shared,passdb,extra,words", [
-    # doveconf refuses it already, with the plugin's own check
-    ({"mailbox_guard_scope": "sideways"}, {}, (),
-     "mailbox_guard_scope: expected base, onelevel or subtree, got "
-     "'sideways'"),
     # doveconf passes it; the plugin would refuse to start
     ({}, {"passdb_mailbox_guard_filter": "(uid=%u)"}, (),
      "passdb_mailbox_guard_filter: %u is Dovecot 2.3 syntax: write "
      "%{user}"),
-    ({"mailbox_guard_auth_dn": "cn=svc,dc=x"}, {}, (),
-     "mailbox_guard_auth_dn is set but mailbox_guard_auth_dn_password "
-     "is not"),
     ({}, {}, ("-c", "/etc/dovecot/mailbox-guard.conf"),
      "-c: Dovecot 2.4 has no mailbox_guard settings file"),
-], ids=["doveconf", "2.3-variable", "core", "no-settings-file"])
+], ids=["2.3-variable", "no-settings-file"])
 def test_24_settings_errors_name_the_setting(sandbox_24, shared, passdb,
                                              extra, words):
     rc, out = tool_24(sandbox_24, {**UNREACHABLE, **shared}, passdb, extra)
     assert rc == EXIT_ERROR
     assert words in out, out
 
-
-def test_24_dnpass_never_printed(sandbox_24):
-    shared = {**UNREACHABLE, "mailbox_guard_auth_dn": "cn=svc,dc=x",
-              "mailbox_guard_auth_dn_password": SECRET}
-    rc, out = tool_24(sandbox_24, shared, {}, ("--json",))
-    assert rc == EXIT_ERROR
-    assert "bind as 'cn=svc,dc=x' failed" in json.loads(
-        out.splitlines()[0])["error"]
-    assert SECRET not in out
-    rc, out = tool_24(sandbox_24, {**shared, "mailbox_guard_bogus": SECRET},
-                      {})
-    assert rc == EXIT_ERROR
-    assert "mailbox_guard_bogus" in out
-    assert SECRET not in out

@@ -17,7 +17,7 @@ import pytest
 
 import mgsetup
 from fixtures import openldap_tree, ssha
-from sandbox import Sandbox, is_24
+from sandbox import AuthDB, Sandbox
 
 pytestmark = pytest.mark.plugin
 
@@ -43,7 +43,9 @@ def setup():
         pytest.skip(mgsetup.skip_reason())
     sandboxes = []
 
-    def build(change_feed, pass_filter=FILTER, extra=None):
+    def build(change_feed, pass_filter=FILTER, extra=None, masters=None):
+        """masters: a passwd-file text for a master passdb before the
+        plugin's (logins "user*master")."""
         sb = Sandbox(prefix="mgf")
         sandboxes.append(sb)
         ldap = sb.slapd(suffix=openldap_tree.SUFFIX, ldif=openldap_tree.ldif(),
@@ -51,11 +53,17 @@ def setup():
                         db_conf="index entryCSN,entryUUID eq\n"
                                 "overlay syncprov\n")
         _, dc = mgsetup.guard_setup(
-            sb, openldap_tree, ldap=ldap, dovecot_settings=DEBUG,
+            sb, openldap_tree, ldap=ldap, start=False,
+            dovecot_settings=dict(DEBUG, auth_master_user_separator="*"),
             settings_over={"recipient_profile": "openldap",
                            "pass_filter": pass_filter,
                            "user_filter": pass_filter,
                            "change_feed": change_feed, **(extra or {})})
+        if masters:
+            path = dc.write_settings_text("masters", masters, mode=0o644)
+            dc.auth_dbs.insert(0, AuthDB("passdb", "passwd-file", path,
+                                         master="yes", **{"pass": "yes"}))
+        dc.start()
         if change_feed != "no":
             assert dc.wait_log("change feed: running"), \
                 dc.log_text()[-2000:]
@@ -105,8 +113,8 @@ def logins_after(dc, login, password, written, fresh=OUT):
 
 
 def check_change(setup, feed, login, password, change, before=IN,
-                 after=OUT):
-    ldap, dc = setup(feed)
+                 after=OUT, masters=None):
+    ldap, dc = setup(feed, masters=masters)
     # cached: a one-hour answer that only the feed can end
     assert gets_in(dc, login, password) == before
     assert gets_in(dc, login, password) == before
@@ -170,6 +178,18 @@ def test_disabled(setup, feed):
 
 
 @pytest.mark.parametrize("feed", FEEDS)
+def test_disabled_master_login(setup, feed):
+    """A master user logs in as Alice: Dovecot caches the plugin's answer
+    under a key of its own (the master user's name in it); Alice is
+    disabled: that login ends within a second too."""
+    def change(ldap):
+        modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\n"
+                     "add: description\ndescription: disabled\n")
+    check_change(setup, feed, f"{ALICE.login}*admin", "Master-pw-1", change,
+                 masters="admin:{PLAIN}Master-pw-1::::::\n")
+
+
+@pytest.mark.parametrize("feed", FEEDS)
 def test_deleted(setup, feed):
     def change(ldap):
         modify(ldap, f"dn: {PLAIN.dn}\nchangetype: delete\n")
@@ -208,56 +228,51 @@ def test_unknown_login_then_added(setup, feed):
                  before=OUT, after=IN)
 
 
-def bob_searches(ldap):
+def searches_for(ldap, login):
     return sum(1 for _, _, filt in ldap.searches()
-               if f"(uid={BOB.login})" in filt)
+               if f"(uid={login})" in filt)
 
 
 # substrings: the feed can't tell which logins an entry answers for
 UNANCHORED = "(&(|(uid=%u)(mail=%u*))(!(description=disabled)))"
+# a login no entry has: cached as unknown (a negative entry)
+STRANGER = "ol-stranger"
 
 
-# Dovecot 2.4: the plugin doesn't build 2.4's auth cache keys yet, so the
-# feed can't remove one login's answers: every change empties the whole
-# cache (what the unanchored case below shows); and doveadm auth cache
-# flush doesn't reach the plugin's memory (2.3's marker entries)
-NO_KEYS_24 = pytest.mark.skipif(
-    is_24(), reason="Dovecot 2.4: no exact invalidation yet (every change "
-    "empties the whole auth cache)")
-
-
-@pytest.mark.parametrize("pass_filter", [
-    pytest.param(FILTER, marks=NO_KEYS_24), UNANCHORED],
-    ids=["anchored", "unanchored"])
+@pytest.mark.parametrize("pass_filter", [FILTER, UNANCHORED],
+                         ids=["anchored", "unanchored"])
 def test_change_removes_only_its_entry(setup, pass_filter):
-    """Alice's password changes: her cached answers go, Bob's stay (no
-    search for him at his next login, as slapd's log shows). With a
-    filter the feed can't read exactly, every change empties the whole
-    cache instead, and Bob is searched again: the control."""
+    """Alice's password changes: her cached answers go, Bob's stay, and
+    so does the unknown answer cached for a stranger (no search for
+    either at their next login, as slapd's log shows). With a filter the
+    feed can't read exactly, every change empties the whole cache
+    instead, and both are searched again: the control."""
     ldap, dc = setup("syncrepl", pass_filter)
     if pass_filter == UNANCHORED:
         assert dc.wait_log("not anchored on the login name")
-    for login, password in ((ALICE.login, ALICE.password),
-                            (BOB.login, BOB.password)):
-        assert gets_in(dc, login, password) == IN
-        assert gets_in(dc, login, password) == IN
-    searched = bob_searches(ldap)
-    assert searched > 0
+    for login, password, answer in ((ALICE.login, ALICE.password, IN),
+                                    (BOB.login, BOB.password, IN),
+                                    (STRANGER, "Stranger-1", OUT)):
+        assert gets_in(dc, login, password) == answer
+        assert gets_in(dc, login, password) == answer
+    searched = {login: searches_for(ldap, login)
+                for login in (BOB.login, STRANGER)}
+    assert all(searched.values()), searched
     modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\n"
                  f"replace: userPassword\nuserPassword: {ssha('New-3')}\n")
     got, started = logins_after(dc, ALICE.login, ALICE.password,
                                 time.monotonic())
     assert got == OUT, f"stale at {started:.2f} s: {got}"
     assert gets_in(dc, BOB.login, BOB.password) == IN
+    assert gets_in(dc, STRANGER, "Stranger-1") == OUT
+    now = {login: searches_for(ldap, login) for login in searched}
     if pass_filter == FILTER:
-        assert bob_searches(ldap) == searched, "Bob's answers were dropped"
+        assert now == searched, "answers of other logins were dropped"
     else:
-        assert bob_searches(ldap) > searched
+        assert all(now[login] > searched[login] for login in searched), \
+            (searched, now)
 
 
-@pytest.mark.skipif(is_24(), reason="Dovecot 2.4: doveadm auth cache flush "
-                    "doesn't reach the plugin's memory of custom recipients "
-                    "yet (it is emptied on the feed's changes and its TTL)")
 @pytest.mark.parametrize("flush", ["all", "user", "sighup"])
 def test_flush_reaches_memory(setup, flush):
     """Without a feed, the plugin's memory of a custom recipient outlives

@@ -10,7 +10,13 @@ while the DC was down is never served stale.
 
 What "the new answer" is comes from the change itself (an old password no
 longer valid, a mailbox turned into a MailUser, a disabled account, a
-deleted one), never from the plugin's output.
+deleted one, a second mailbox sharing a login's address), never from the
+plugin's output.
+
+The feed removes exactly the changed entry's answers (by its objectGUID,
+and by the logins its values hold): an unrelated cached user is not asked
+again, as the DC's own authentication log shows (auth_bind = yes: every
+answer not taken from the cache is a bind as the user there).
 """
 
 import os
@@ -28,8 +34,9 @@ import mgsetup
 from sandbox import Sandbox
 from sandbox import procs, samba
 from sandbox.samba import BASE, unicode_pwd
-from test_samba_ad import (MAIL, MDB, SVC_DN, SVC_PASSWORD, SAM_SETTINGS,
-                           _entry, _user, pw, settings_for)
+from test_samba_ad import (MAIL, MDB, PERSON_USER, SVC_DN, SVC_PASSWORD,
+                           SAM_SETTINGS, UPN_SUFFIX, _entry, _user, pw,
+                           settings_for)
 
 pytestmark = [
     pytest.mark.plugin,
@@ -47,7 +54,14 @@ CACHE = {"auth_cache_size": "1M", "auth_cache_ttl": "1 hour",
          "auth_cache_negative_ttl": "1 hour", "auth_debug": "yes"}
 FRESH_WITHIN = 1.0
 FEEDS = ["ad-notify", "no"]
-KINDS = ["pw", "mu", "dis", "del", "cut", "down", "again"]
+KINDS = ["pw", "mu", "dis", "del", "dup", "cut", "down", "again"]
+# by account name, or by address: a second mailbox holding a login's
+# address makes that login match two (anchored on the login: exact)
+LOGINS = {"pass_filter": f"(&{PERSON_USER}(|(sAMAccountName=%n)(mail=%u)))",
+          "user_filter": f"(&{PERSON_USER}(|(sAMAccountName=%n)(mail=%u)))"}
+# the exactness test's accounts: one changed per kind, one that stays
+EXACT = ["pw", "mu", "dis", "del", "dup"]
+BYSTANDER = "bystander"
 TAG = {"ad-notify": "a", "no": "n", "auto": "x"}
 
 
@@ -65,6 +79,8 @@ ENTRIES = "\n".join([
            "userAccountControl: 66048",
            f"unicodePwd:: {unicode_pwd(SVC_PASSWORD)}"),
     _user("gone"),
+    *[_user(f"x{kind}") for kind in EXACT],
+    _user(BYSTANDER),
     *[_user(user(kind, feed)) for kind in KINDS for feed in TAG],
 ])
 NO_DELETES = "no deleted object is visible"
@@ -76,7 +92,9 @@ def dc():
     # Samba still accepts the previous password in a bind for this long
     # after a change (default 60 minutes): no cache can make that fresh
     dc = samba.SambaDC(root, ENTRIES,
-                       options={"old password allowed period": "0"})
+                       options={"old password allowed period": "0",
+                                # a line for every bind, as the DC saw it
+                                "log level": "1 auth_audit:3"})
     try:
         dc.provision()
         # what doc/active-directory.md asks of the admin: the service
@@ -96,7 +114,7 @@ def start_dovecot(sb, dc, feed, **over):
     d = sb.dovecot(start=False, settings=CACHE)
     d.bind_mounts = [(dc.hosts, "/etc/hosts")]
     d.auth_dbs = mgsetup.auth_dbs_for(d, settings_for(
-        dc, SAM_SETTINGS, change_feed=feed, **over))
+        dc, SAM_SETTINGS, change_feed=feed, **{**LOGINS, **over}))
     d.start()
     if feed != "no":
         assert d.wait_log("change feed: running"), d.log_text()[-3000:]
@@ -146,21 +164,40 @@ def disable(name):
                "replace: userAccountControl\nuserAccountControl: 514\n")
 
 
+def add_twin(name):
+    """A second mailbox (enabled, no password needed) holding name's
+    address: a login by that address matches two mailboxes, a temporary
+    failure."""
+    ldap_write("ldapadd", _entry(
+        dn(f"{name}-twin"), "objectClass: user",
+        f"sAMAccountName: {name}-twin", f"mail: {login_of('dup', name)}",
+        "userAccountControl: 544", f"homeMDB: {MDB}",
+        "msExchRecipientTypeDetails: 1"))
+
+
 CHANGES = {
     "pw": lambda name: set_password(name, "Changed-Passw0rd!"),
     "mu": to_mailuser,
     "dis": disable,
     "del": lambda name: ldap_write("ldapdelete", dn(name)),
+    "dup": add_twin,
 }
 
 
-def answers(d, name):
+def login_of(kind, name):
+    """The name the account logs in with: dup by its address."""
+    return f"{name}@{UPN_SUFFIX}" if kind == "dup" else name
+
+
+def answers(d, name, login=None):
     """(ok, text) of IMAP LOGIN, IMAP AUTHENTICATE PLAIN, POP3 and SMTP
     AUTH as Dovecot's auth answers it (doveadm auth test, service=smtp)
-    with the password the account had before any change."""
-    got = d.login_all(name, pw(name))
+    with the password the account had before any change, logging in as
+    login (default: name)."""
+    login = login or name
+    got = d.login_all(login, pw(name))
     # a fresh client address each time: failures raise its auth penalty
-    rc, out = d.doveadm_auth_test(name, pw(name), "smtp",
+    rc, out = d.doveadm_auth_test(login, pw(name), "smtp",
                                   f"rip={procs.next_source_address()}")
     return tuple((r.ok, r.text) for r in (got["imap-login"],
                                           got["imap-plain"], got["pop3"])) \
@@ -171,14 +208,14 @@ def refused_everywhere(got):
     return not any(ok for ok, _ in got)
 
 
-def logins_after(d, name, written):
+def logins_after(d, name, written, login=None):
     """Logs in until every path is refused, or until a login that
     started more than FRESH_WITHIN after the write is answered. Returns
     the last answers and when their logins started (seconds after the
     write)."""
     while True:
         started = time.monotonic() - written
-        got = answers(d, name)
+        got = answers(d, name, login)
         if refused_everywhere(got) or started > FRESH_WITHIN:
             return got, started
 
@@ -188,12 +225,13 @@ def logins_after(d, name, written):
 def test_change_reaches_the_next_login(guards, kind, feed):
     d = guards[feed]
     name = user(kind, feed)
+    login = login_of(kind, name)
     # cached: a one-hour answer that only the feed can end
     for _ in range(2):
-        assert all(ok for ok, _ in answers(d, name))
+        assert all(ok for ok, _ in answers(d, name, login))
     CHANGES[kind](name)
     written = time.monotonic()
-    got, started = logins_after(d, name, written)
+    got, started = logins_after(d, name, written, login)
     if feed == "no":
         # the control: the cache still lets the old answer in
         assert all(ok for ok, _ in got), \
@@ -205,7 +243,57 @@ def test_change_reaches_the_next_login(guards, kind, feed):
     if kind == "mu":
         assert tuple(text for _, text in got[:3]) == WANT[REFUSED]
     # and it stays so
-    assert refused_everywhere(answers(d, name))
+    assert refused_everywhere(answers(d, name, login))
+
+
+def verifications(dc, name):
+    """How many binds as name the DC has answered (its auth_audit log):
+    each answer the plugin does not take from the cache is one."""
+    return sum(1 for line in dc.log_text().splitlines()
+               if "Auth: [LDAP,simple bind" in line and
+               f"[CN={name},{MAIL}]" in line)
+
+
+def cached(d, dc, name, login=None):
+    """Logs name in until a round of logins costs the DC no bind: its
+    answers are cached. Returns the DC's count of its binds."""
+    mark = d.log_mark()
+    first = verifications(dc, name)
+    assert all(ok for ok, _ in answers(d, name, login))
+    if first == 0:
+        # its first bind: the DC counted it (the count is live), and it
+        # wrote its lastLogonTimestamp, a change of its entry that
+        # removes its answers: the feed hears it first
+        assert verifications(dc, name) > 0, dc.log_text()[-3000:]
+        assert d.wait_log(f"change feed: change CN={name},{MAIL}",
+                          since=mark), d.log_since(mark)[-3000:]
+    deadline = time.monotonic() + 10
+    while True:
+        before = verifications(dc, name)
+        assert all(ok for ok, _ in answers(d, name, login))
+        if verifications(dc, name) == before:
+            return before
+        assert time.monotonic() < deadline, dc.log_text()[-3000:]
+
+
+@pytest.mark.parametrize("kind", EXACT)
+def test_change_removes_only_its_entry(dc, guards, kind):
+    """An account changes (each kind of change): its answers go, the
+    bystander's stay: its next logins cost the DC no bind. (Were every
+    answer emptied, its next login would bind again: cached() shows the
+    DC counting its binds.)"""
+    d = guards["ad-notify"]
+    name = f"x{kind}"
+    login = login_of(kind, name)
+    bystander = cached(d, dc, BYSTANDER)
+    cached(d, dc, name, login)
+    assert verifications(dc, BYSTANDER) == bystander
+    CHANGES[kind](name)
+    got, started = logins_after(d, name, time.monotonic(), login)
+    assert refused_everywhere(got), f"stale at {started:.2f} s: {got}"
+    assert all(ok for ok, _ in answers(d, BYSTANDER))
+    assert verifications(dc, BYSTANDER) == bystander, \
+        "the bystander's answers were dropped"
 
 
 def test_auto_chooses_ad_notify(dc):

@@ -312,8 +312,11 @@ def test_readable_dnpass_is_warned(mode, warned):
     if not mgsetup.plugin_available() or mgsetup.standin():
         pytest.skip(mgsetup.skip_reason())
     if is_24():
-        pytest.skip("2.4 has no settings file: dnpass is "
-                    "mailbox_guard_auth_dn_password in dovecot.conf")
+        pytest.skip("Dovecot 2.4: no settings file of the plugin's; the "
+                    "password is mailbox_guard_auth_dn_password in "
+                    "dovecot.conf or a file it includes, read by Dovecot's "
+                    "config process, and the plugin never learns which file "
+                    "(2.4 hides it in doveconf -n: test_settings_24)")
     with Sandbox(prefix="mgw") as sb:
         ldap = sb.slapd(suffix=ad_tree.SUFFIX, ldif=ad_tree.ldif())
         dc = sb.dovecot(start=False)

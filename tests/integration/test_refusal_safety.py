@@ -422,3 +422,84 @@ def test_ldap_down_never_hands_a_custom_recipient_to_a_later_passdb():
         rc, out = dc.doveadm_auth_test(PARTNER.login, PARTNER.password,
                                        "smtp")
         assert rc == doveadm_tempfail_rc() and "code=temp_fail" in out, out
+
+
+# --- a custom recipient's failed password is final too -----------------------
+
+LOCAL_PW = "Local-pw-1"
+# custom recipients: a contact with a password, one without, a MailUser
+UNVERIFIED = ("partner", "partner-nopw", "mailuser")
+
+
+def test_custom_recipients_failure_never_reaches_a_later_passdb():
+    """Behind mailbox_guard, a passwd-file (Dovecot's default result_failure
+    = continue, so asked after a wrong LDAP password) knows the custom
+    recipients by a password of its own. The LDAP password is not given:
+    the failure is final, over IMAP, POP3, SMTP AUTH through Postfix and
+    doveadm, and looks to the client like any wrong password. Controls:
+    the same chain lets in a name LDAP doesn't know and a mailbox user
+    (whose failure goes on to the passwd-file, as configured)."""
+    import shutil
+    if shutil.which("postfix") is None:
+        pytest.skip("postfix not installed (tests/install-deps installs it)")
+    with Sandbox() as sb:
+        ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
+        dc = sb.dovecot(start=False)
+        passdb, _ = mgsetup.auth_dbs_for(dc, tree.plugin_settings(ldap.uri))
+        passdb.settings.update(NEVER_ON_LDAP_TROUBLE)
+        names = UNVERIFIED + ("alice", "localonly")
+        local = dc.write_settings_text(
+            "local", "".join(f"{n}:{{PLAIN}}{LOCAL_PW}::::::\n"
+                             for n in names), mode=0o644)
+        dc.auth_dbs = [passdb, AuthDB("passdb", "passwd-file", local),
+                       AuthDB("userdb", "static", "uid=nobody gid=nogroup")]
+        pf = sb.postfix(dc)
+        dc.start()
+        pf.start()
+        assert dc.imap_login("localonly", LOCAL_PW).ok
+        assert dc.imap_login("alice", LOCAL_PW).ok
+        assert pf.smtp_auth("alice", LOCAL_PW).ok
+        for name in UNVERIFIED:
+            mark = dc.log_mark()
+            got = dc.login_all(name, LOCAL_PW)
+            assert tuple(r.text for r in got.values()) == \
+                mgsetup.WANT[tree.AUTHFAIL], (name, got)
+            reply = pf.smtp_auth(name, LOCAL_PW)
+            assert not reply.ok and reply.text.startswith("535"), reply
+            for service in ("smtp", "imap"):
+                rc, out = dc.doveadm_auth_test(name, LOCAL_PW, service)
+                assert rc == 77, (name, service, out)
+                # nothing of the refusal: the password wasn't verified
+                assert "reason=" not in out and "nologin" not in out, out
+            assert "Event ID" not in dc.log_since(mark)
+
+
+def test_auth_bind_userdn_failure_going_on_is_fatal():
+    """With auth_bind_userdn the bind fails before the entry is read: a
+    wrong password can't be told to be a custom recipient's, so a later
+    passdb that can answer needs result_failure = return-fail."""
+    settings = {"auth_bind": "yes",
+                "auth_bind_userdn": f"cn=%u,ou=Users,{tree.SUFFIX}"}
+    for failure in (None, "return-fail"):
+        with Sandbox() as sb:
+            ldap = sb.slapd(suffix=tree.SUFFIX, ldif=tree.ldif())
+            dc = sb.dovecot(start=False)
+            passdb, userdb = mgsetup.auth_dbs_for(
+                dc, tree.plugin_settings(ldap.uri, **settings))
+            passdb.settings.update(NEVER_ON_LDAP_TROUBLE)
+            if failure is not None:
+                passdb.settings["result_failure"] = failure
+            dc.auth_dbs = [passdb, userdb,
+                           AuthDB("passdb", "static", "password=anything")]
+            dc.start(wait_greeting=False)
+            dc.client_timeout = 8
+            ok, reply = dc.imap_login(ALICE.login, ALICE.password)
+            if failure is not None:
+                assert ok, reply
+                continue
+            assert not ok, reply
+            problem = (r"with auth_bind_userdn a wrong password fails before "
+                       r"the entry is read, and result_failure = continue")
+            log = dc.wait_log(lambda t: re.search(problem, t) is not None)
+            fatal = [l for l in log.splitlines() if re.search(problem, l)]
+            assert fatal and "Fatal" in fatal[0], log

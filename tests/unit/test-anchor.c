@@ -15,6 +15,13 @@ static void test_anchored(void)
 		"(&(objectClass=user)(userPrincipalName=%n@example.com))",
 		"(&(!(userAccountControl:1.2.840.113556.1.4.803:=2))(uid=%n))",
 		"(|(uid=%n)(mail=%u))",
+		/* Dovecot 2.4 */
+		"(uid=%{user | username})",
+		"(mail=%{user | lower})",
+		"(uid=%{user|username|lower})",
+		"(&(objectClass=user)(|(sAMAccountName=%{user | username})"
+		"(mail=%{user})))",
+		"(userPrincipalName=%{user | username}@example.com)",
 	};
 	for (unsigned int i = 0; i < G_N_ELEMENTS(yes); i++) {
 		if (!mg_anchor_filter(yes[i]))
@@ -35,6 +42,9 @@ static void test_not_anchored(void)
 		"(mail=%{service})", "(mail=%u@)",
 		"(&(mail=%u)", "(mail=%u))", "(&)", "(|)",
 		"(&(objectClass=person)(cn=%{ldap:x}))",
+		"(mail=%{user | domain})", "(mail=%{user | username | md5})",
+		"(mail=%{user | lower)", "(mail=%{user |})", "(mail=%{})",
+		"(mail=%{user}x)", "(mail=%{userx})",
 	};
 	for (unsigned int i = 0; i < G_N_ELEMENTS(no); i++) {
 		if (mg_anchor_filter(no[i]))

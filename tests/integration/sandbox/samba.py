@@ -211,9 +211,11 @@ class SambaDC:
                         f"nTSecurityDescriptor: {sd}\n", ["show_deleted:1"])
 
     def start(self, timeout=60.0):
+        # --debuglevel would override a "log level" of the options
+        level = [] if "log level" in self.options else ["--debuglevel=1"]
         self.proc = procs.ManagedProcess(
             "samba", ["samba", "-i", "-M", "single", "-s", self.conf,
-                      "--debuglevel=1"], self.log_path)
+                      *level], self.log_path)
         procs.wait_port(IP, 389, timeout, self.proc)
         deadline = time.monotonic() + timeout
         # the TLS certificate is made at the first start, before the

@@ -2,16 +2,8 @@
 
 #include "auth-common.h"
 #include "str.h"
-#include "strescape.h"
 #include "auth-request.h"
 #include "mg-cache-key.h"
-
-static const char *
-mg_cache_key_escape(const char *str,
-		    const struct auth_request *request ATTR_UNUSED)
-{
-	return str_tabescape(str);
-}
 
 int mg_cache_key_expand(struct auth_request *request, const char *cache_key,
 			string_t *dest)
@@ -20,10 +12,8 @@ int mg_cache_key_expand(struct auth_request *request, const char *cache_key,
 	const char *template, *error;
 	unsigned int count = 0;
 
-	/* as auth_cache_insert() does: %! is the db's id */
-	template = t_strconcat(request->userdb_lookup ? "U" : "P", "%!",
-			       request->fields.master_user == NULL ? "" :
-			       "+%{master_user}", "\t", cache_key, NULL);
+	/* %! is the db's id */
+	template = mg_cache_key_template(request, "%!", cache_key);
 	table = auth_request_get_var_expand_table_full(request,
 		request->fields.translated_username, mg_cache_key_escape,
 		&count);

@@ -16,6 +16,20 @@
 #include "mg-compat.h"
 #include "mg-cache-key.h"
 
+const char *mg_cache_key_escape(const char *str,
+				const struct auth_request *request ATTR_UNUSED)
+{
+	return str_tabescape(str);
+}
+
+const char *mg_cache_key_template(const struct auth_request *request,
+				  const char *id_var, const char *cache_key)
+{
+	return t_strconcat(request->userdb_lookup ? "U" : "P", id_var,
+			   request->fields.master_user == NULL ? "" :
+			   "+%{master_user}", "\t", cache_key, NULL);
+}
+
 int mg_cache_key_get(struct auth_request *request, bool userdb,
 		     const char **key_r)
 {

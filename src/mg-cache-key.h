@@ -38,6 +38,14 @@ const char *mg_cache_key_marker(struct auth_request *request);
 void mg_cache_key_marker_set(const char *key);
 bool mg_cache_key_present(const char *key);
 
+/* For the release files: str tab-escaped, as every value Dovecot puts in
+   a key; the template auth_cache_insert() expands for request under the
+   db's cache_key, id_var being the release's variable for the db's id. */
+const char *mg_cache_key_escape(const char *str,
+				const struct auth_request *request);
+const char *mg_cache_key_template(const struct auth_request *request,
+				  const char *id_var, const char *cache_key);
+
 /* Per release (mg-cache-key-23.c, mg-cache-key-24.c): */
 
 /* Appends to dest the key auth_cache_insert() gives request's answer

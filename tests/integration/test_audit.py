@@ -187,7 +187,7 @@ def test_other_services_get_one_plain_line(make):
         rc, out = dc.doveadm_auth_login(PARTNER.login, PARTNER.password,
                                         service)
         assert rc == 77 and "nologin" in out, out
-        log = dc.log_since(mark)
+        log = dc.log_since(mark, wait_for="cn=partner,ou=Contacts")
         assert exchange_lines(log) == [], log
         assert f"cn=partner,ou=Contacts,{ad_tree.SUFFIX} refused for {service}" in log
 

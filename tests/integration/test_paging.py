@@ -141,7 +141,7 @@ def test_size_limit_within_pages_is_an_error(db_conf, after):
         rc, out = dc.doveadm("user", "*", timeout=120)
         assert rc != 0, out[-2000:]
         assert "bulk" not in out
-        log = dc.log_since(mark)
+        log = dc.log_since(mark, wait_for="iterate: search failed")
         assert (f"iterate: search failed: Size limit exceeded (paged "
                 f"search, page size {PAGE}, after {after} entries)") in log, log
 
@@ -163,7 +163,7 @@ def test_server_without_the_control_gets_one_search():
         assert rc != 0, out[-2000:]
         assert "bulk1999" not in out
         assert len(iterate_searches(ldap)) - before == 1
-        log = dc.log_since(mark)
+        log = dc.log_since(mark, wait_for="iterate: search failed")
         assert "iterate: search failed: Size limit exceeded" in log, log
 
 

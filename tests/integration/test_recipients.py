@@ -182,7 +182,7 @@ def test_master_user(make):
     mark = dc.log_mark()
     got = dc.login_all(f"{PARTNER_NOPW.login}*admin", "Master-pw-1")
     assert tuple(r.text for r in got.values()) == WANT[REFUSED]
-    log = dc.log_since(mark)
+    log = dc.log_since(mark, wait_for="refused for master user admin")
     assert "refused for master user admin" in log
     assert f"cn={PARTNER_NOPW.login},ou=Contacts" in log
     assert dc.imap_login(f"{PARTNER.login}*admin", "wrong").text == IMAP_AUTHFAIL
@@ -199,7 +199,7 @@ def test_contact_sharing_mail_does_not_lock_the_user_out(make):
     mark = dc.log_mark()
     got = dc.login_all("alice@corp.test", ALICE.password)
     assert all(r.ok for r in got.values()), got
-    log = dc.log_since(mark)
+    log = dc.log_since(mark, wait_for="ignoring")
     assert "cn=alice-ext,ou=Contacts" in log and "ignoring" in log
 
 
@@ -212,7 +212,7 @@ def test_two_mailboxes_are_a_tempfail(make):
     mark = dc.log_mark()
     reply = dc.imap_login("alice@corp.test", ALICE.password)
     assert reply.text.startswith(IMAP_TEMPFAIL), reply
-    log = dc.log_since(mark)
+    log = dc.log_since(mark, wait_for="cn=bob,ou=Users")
     assert "cn=alice,ou=Users" in log and "cn=bob,ou=Users" in log
 
 

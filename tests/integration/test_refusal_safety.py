@@ -227,7 +227,7 @@ def test_duplicate_warning_only_after_the_password_check():
         mark = dc.log_mark()
         ok, reply = dc.imap_login(shared["login"], shared["password"])
         assert ok, reply
-        log = dc.log_since(mark)
+        log = dc.log_since(mark, wait_for="the filter matched 2 entries")
         assert "the filter matched 2 entries; using " + ALICE.dn in log, log
 
 

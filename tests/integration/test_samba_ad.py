@@ -214,7 +214,7 @@ def test_mailuser_refused_with_the_exchange_lines(sam, name, rtd):
     mark = sam.log_mark()
     got = replies(sam, name, pw(name))
     assert tuple(r.text for r in got) == WANT[REFUSED]
-    log = sam.log_since(mark)
+    log = sam.log_since(mark, wait_for="Event ID 13003")
     assert "Event ID 1023" in log and f"cn=Recipients/cn={name}" in log, log
     assert "Event ID 13003" in log, log
 

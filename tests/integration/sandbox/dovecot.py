@@ -705,7 +705,12 @@ class Dovecot:
         except FileNotFoundError:
             return 0
 
-    def log_since(self, mark):
+    def log_since(self, mark, wait_for=None, timeout=10.0):
+        """The log after `mark`. With `wait_for`, first wait (up to
+        `timeout`) for that text: the log process writes a line after
+        the client may already have its answer."""
+        if wait_for is not None:
+            self.wait_log(wait_for, timeout=timeout, since=mark)
         try:
             with open(self.log_path, errors="replace") as f:
                 f.seek(mark)

@@ -207,7 +207,7 @@ def assert_refused(world, dc, mark, what):
     assert plugin_searches(log) == 0, log
     # (with TLS 1.3 slapd may log "TLS established" before the client,
     # checking the certificate, hangs up: the bind never comes)
-    assert what in dc.log_text(), dc.log_text()[-2000:]
+    assert dc.wait_log(what), dc.log_text()[-2000:]
 
 
 def test_starttls_other_ca_is_refused(world):
@@ -277,7 +277,7 @@ def assert_stall_blocks_nothing(dc, stalled, stalled_uri):
         answer = ac.wait_all([ldap_login], timeout=10)[ldap_login]
     assert answer.logged_in, answer
     assert answer.elapsed < REQUEST_TIMEOUT, answer
-    log = dc.log_text()
+    log = dc.log_text(wait_for=f"{stalled_uri}: connect and bind timed out")
     assert f"{stalled_uri}: connect and bind timed out after" in log, log
     assert dc.crash_lines() == []
 
@@ -465,7 +465,7 @@ def test_check_tool_prints_the_servers_diagnostic(world):
         with world.running(uris=strict.uri, **service) as dc:
             assert dc.imap_login(ALICE.login, ALICE.password).text \
                 .startswith(IMAP_TEMPFAIL)
-            log = dc.log_text()
+            log = dc.log_text(wait_for="bind as '")
         m = re.search(r"(bind as '[^']*' failed: .*)$", log, re.M)
         assert m, dc.log_text()
         logged = m.group(1)

@@ -676,7 +676,10 @@ class Dovecot:
     # ------------------------------------------------------------------
     # logs
     # ------------------------------------------------------------------
-    def log_text(self):
+    def log_text(self, wait_for=None, timeout=10.0):
+        """The whole log. With `wait_for`, as log_since()."""
+        if wait_for is not None:
+            self.wait_log(wait_for, timeout=timeout)
         text = ""
         for p in (self.log_path, self.out_path):
             try:

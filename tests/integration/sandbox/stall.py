@@ -7,6 +7,8 @@ stuck in the step (a TLS ClientHello arrived, a DNS query arrived)
 instead of sleeping.
 """
 
+import errno
+import random
 import socket
 import threading
 import time
@@ -83,15 +85,26 @@ class TLSStallServer(LoopbackServer, _Waitable):
 
 
 class SilentDNS(_Waitable):
-    """A UDP DNS server on ADDRESS:53 that reads queries and never
-    answers. `seen` counts queries; `resolv_conf()` is a resolv.conf
-    pointing at it."""
+    """A UDP DNS server on port 53 of a free loopback address that reads
+    queries and never answers. `seen` counts queries; `resolv_conf()` is
+    a resolv.conf pointing at it. (resolv.conf can't name a port, and
+    another run on the machine may hold port 53 of any one address.)"""
 
-    def __init__(self, address="127.0.0.153"):
+    def __init__(self):
         super().__init__()
-        self.address = address
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((address, 53))
+        for _ in range(50):
+            self.address = "127.%d.%d.%d" % (random.randint(1, 254),
+                                             random.randint(0, 255),
+                                             random.randint(1, 254))
+            try:
+                self.sock.bind((self.address, 53))
+                break
+            except OSError as e:
+                if e.errno != errno.EADDRINUSE:
+                    raise
+        else:
+            raise OSError("no free loopback address for port 53")
         self._closed = False
         threading.Thread(target=self._serve, daemon=True).start()
 

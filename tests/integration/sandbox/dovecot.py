@@ -332,6 +332,13 @@ class _SourcedIMAP(_Sourced, imaplib.IMAP4):
     pass
 
 
+def _proto_text(e):
+    """poplib's error text: the server's line (bytes), or its own words
+    (str) such as "-ERR EOF" when the server closed the connection."""
+    arg = e.args[0]
+    return arg.decode(errors="replace") if isinstance(arg, bytes) else arg
+
+
 class _SourcedPOP3(_Sourced, poplib.POP3):
     pass
 
@@ -811,11 +818,11 @@ class Dovecot:
             try:
                 c.user(user)
             except poplib.error_proto as e:
-                return Reply(False, e.args[0].decode(errors="replace"))
+                return Reply(False, _proto_text(e))
             try:
                 resp = c.pass_(password).decode(errors="replace")
             except poplib.error_proto as e:
-                return Reply(False, e.args[0].decode(errors="replace"))
+                return Reply(False, _proto_text(e))
             if stat:
                 c.stat()
             try:

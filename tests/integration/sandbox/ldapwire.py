@@ -51,7 +51,7 @@ def _read_exact(conn, n):
     return data
 
 
-def _split(data):
+def split(data):
     """(tag, content, rest) of the first BER element in data."""
     n, header = data[1], 2
     if n & 0x80:
@@ -69,8 +69,8 @@ def read_message(conn):
     n = head[1]
     if n & 0x80:
         n = int.from_bytes(_read_exact(conn, n & 0x7f), "big")
-    _, msgid, rest = _split(_read_exact(conn, n))
-    tag, body, _ = _split(rest)
+    _, msgid, rest = split(_read_exact(conn, n))
+    tag, body, _ = split(rest)
     return int.from_bytes(msgid, "big"), tag, body
 
 

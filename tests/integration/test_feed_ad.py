@@ -372,8 +372,12 @@ def proxied(dc):
                     samba.IP, dc.ca, samba.FQDN, NOTIFICATION_OID,
                     "objectGUID")
                 proxy.strip = strip
-                guards[strip] = start_dovecot(sb, dc, "ad-notify",
-                                              uris=proxy.uri, tls="no")
+                try:
+                    guards[strip] = start_dovecot(sb, dc, "ad-notify",
+                                                  uris=proxy.uri, tls="no")
+                except AssertionError:
+                    print(f"proxy errors: {proxy.errors}")
+                    raise
                 assert proxy.searches == 1, proxy.errors
             yield {strip: (guards[strip], proxies[strip])
                    for strip in proxies}

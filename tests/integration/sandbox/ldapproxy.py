@@ -73,6 +73,9 @@ class StripProxy:
         self._entry_seen = threading.Condition()
         self.errors = []
         self.ctx = ssl.create_default_context(cafile=ca)
+        # Samba's own CA is not what Python 3.13's default strict X.509
+        # checks want (libldap, the plugin's client, accepts it)
+        self.ctx.verify_flags &= ~ssl.VERIFY_X509_STRICT
         self._writers = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever,

@@ -10,6 +10,7 @@ disabled flag the filter excludes, a delete, a second mailbox sharing the
 address), never from the plugin's output.
 """
 
+import re
 import subprocess
 import time
 
@@ -18,6 +19,7 @@ import pytest
 import mgsetup
 from fixtures import openldap_tree, ssha
 from sandbox import AuthDB, Sandbox
+from sandbox.ldapproxy import SyncStateProxy
 
 pytestmark = pytest.mark.plugin
 
@@ -33,6 +35,11 @@ BOB = openldap_tree.EXPECTED["ol-bob"]
 PLAIN = openldap_tree.EXPECTED["ol-plain"]
 FRESH_WITHIN = 1.0
 FEEDS = ["syncrepl", "no"]
+SYNC_OID = "1.3.6.1.4.1.4203.1.9.1.1"
+# what the feed logs for a change it can't place, by the proxy's damage
+UNSURE = {"uuid": f"change feed: modify {ALICE.dn} (no readable entryUUID "
+                  "or objectGUID): ",
+          "control": "change feed: entry without a readable sync state: "}
 
 
 @pytest.fixture
@@ -43,15 +50,19 @@ def setup():
         pytest.skip(mgsetup.skip_reason())
     sandboxes = []
 
-    def build(change_feed, pass_filter=FILTER, extra=None, masters=None):
+    def build(change_feed, pass_filter=FILTER, extra=None, masters=None,
+              uris_for=None):
         """masters: a passwd-file text for a master passdb before the
-        plugin's (logins "user*master")."""
+        plugin's (logins "user*master"). uris_for(slapd): the plugin's
+        uris (default: slapd's)."""
         sb = Sandbox(prefix="mgf")
         sandboxes.append(sb)
         ldap = sb.slapd(suffix=openldap_tree.SUFFIX, ldif=openldap_tree.ldif(),
                         modules=("back_mdb", "syncprov"),
                         db_conf="index entryCSN,entryUUID eq\n"
                                 "overlay syncprov\n")
+        if uris_for is not None:
+            extra = dict(extra or {}, uris=uris_for(ldap))
         _, dc = mgsetup.guard_setup(
             sb, openldap_tree, ldap=ldap, start=False,
             dovecot_settings=dict(DEBUG, auth_master_user_separator="*"),
@@ -317,6 +328,8 @@ def test_smtp_auth_via_postfix():
                         modules=("back_mdb", "syncprov"),
                         db_conf="index entryCSN,entryUUID eq\n"
                                 "overlay syncprov\n")
+        if uris_for is not None:
+            extra = dict(extra or {}, uris=uris_for(ldap))
         _, dc, pf = mgsetup.postfix_setup(
             sb, openldap_tree, ldap=ldap, dovecot_settings=CACHE,
             settings_over={"recipient_profile": "openldap",
@@ -379,6 +392,59 @@ def test_silent_server(setup):
     got, started = logins_after(dc, ALICE.login, ALICE.password,
                                 time.monotonic())
     assert got == OUT, f"stale at {started:.2f} s after the return: {got}"
+
+
+@pytest.mark.parametrize("damage", ["uuid", "control", "none"])
+def test_change_it_cannot_place_empties_the_cache(setup, damage):
+    """A change in the persist phase whose syncStateValue holds no
+    readable entryUUID (a 15-byte one), or that comes without the control,
+    can't be traced to the answers that came from its entry: the whole
+    cache goes, logged once for the change, and the next login sees it.
+    The control: through the same proxy leaving the control whole, only
+    the entry's answers go (no full flush)."""
+    proxies = []
+
+    def through_proxy(ldap):
+        proxy = SyncStateProxy("127.0.0.1", ldap.port, SYNC_OID, damage)
+        proxy.damage = damage != "none"
+        proxies.append(proxy)
+        return proxy.uri
+    try:
+        ldap, dc = setup("syncrepl", uris_for=through_proxy)
+        proxy = proxies[0]
+        assert proxy.searches == 1, proxy.errors
+        check_unplaced_change(ldap, dc, proxy, damage)
+    finally:
+        for proxy in proxies:
+            proxy.close()
+
+
+def check_unplaced_change(ldap, dc, proxy, damage):
+    # cached: a one-hour answer that only the feed can end
+    assert gets_in(dc, ALICE.login, ALICE.password) == IN
+    assert gets_in(dc, ALICE.login, ALICE.password) == IN
+    mark = dc.log_mark()
+    modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\nreplace: "
+                 f"userPassword\nuserPassword: {ssha('New-5')}\n")
+    got, started = logins_after(dc, ALICE.login, ALICE.password,
+                                time.monotonic())
+    assert got == OUT, f"stale at {started:.2f} s: {got}"
+    assert gets_in(dc, ALICE.login, ALICE.password) == OUT
+    assert proxy.wait_entry(ALICE.dn)
+    if damage == "none":
+        log = dc.log_since(mark, wait_for=f"change feed: modify {ALICE.dn}")
+        assert proxy.damaged == 0
+        assert "(no readable" not in log and "without a readable" not in \
+            log, log[-3000:]
+        assert re.search(f"change feed: modify {re.escape(ALICE.dn)}: "
+                         r"[1-9][0-9]* cached answers removed", log), \
+            log[-3000:]
+        return
+    log = dc.log_since(mark, wait_for=UNSURE[damage])
+    assert proxy.damaged > 0
+    assert re.search(re.escape(UNSURE[damage]) + r"[1-9][0-9]* cache "
+                     r"entries flushed", log), log[-3000:]
+    assert log.count(UNSURE[damage]) == 1, log[-3000:]
 
 
 @pytest.mark.parametrize("feed", FEEDS)

@@ -369,9 +369,9 @@ def proxied(dc):
         try:
             for strip, sb in ((True, sg), (False, sk)):
                 proxies[strip] = proxy = StripProxy(
-                    samba.IP, dc.ca, samba.FQDN, NOTIFICATION_OID,
-                    "objectGUID")
-                proxy.strip = strip
+                    samba.IP, 389, NOTIFICATION_OID, "objectGUID",
+                    ca=dc.ca, server_hostname=samba.FQDN)
+                proxy.damage = strip
                 try:
                     guards[strip] = start_dovecot(sb, dc, "ad-notify",
                                                   uris=proxy.uri, tls="no")
@@ -410,12 +410,12 @@ def test_change_without_objectguid_empties_the_cache(dc, proxied, kind,
     log = d.log_since(mark, wait_for=heard)
     flushed = f"{heard}?) {UNSURE}: "
     if not strip:
-        assert proxy.stripped == 0
+        assert proxy.damaged == 0
         assert UNSURE not in log, log[-3000:]
         assert re.search(re.escape(heard) + r"[0-9a-f]{32}\): [1-9][0-9]* "
                          r"cached answers removed", log), log[-3000:]
         return
-    assert proxy.stripped > 0
+    assert proxy.damaged > 0
     # (another change heard just before, such as the first bind of the
     # account that wrote the change, may have emptied it already)
     assert re.search(re.escape(flushed) + r"[0-9]+ cache entries flushed",

@@ -1,10 +1,14 @@
-"""An LDAP proxy on 127.0.0.1 in front of a directory that wants its simple
-binds encrypted (a Samba DC): the client speaks plain LDAP to the proxy,
-the proxy speaks StartTLS to the server and forwards every message both
-ways as it came, with one exception it can be told to make: it removes one
-attribute from the entries answering a search sent with one control (the
-AD change feed's notification search), so that a test sees what the
-plugin does with a change notification that lacks it.
+"""An LDAP proxy on 127.0.0.1 that forwards every message both ways as it
+came, with one exception it can be told to make: it rewrites the entries
+answering a search sent with one control (a change feed's stream), so that
+a test sees what the plugin does with a change it cannot place.
+
+StripProxy stands in front of a directory that wants its simple binds
+encrypted (a Samba DC): the client speaks plain LDAP to the proxy, the
+proxy StartTLS to the server, and it removes one attribute (objectGUID)
+from the entries of AD's notification search. SyncStateProxy stands in
+front of slapd and damages the syncStateValue control of the entries of an
+RFC 4533 sync search: a 15-byte entryUUID, or no control at all.
 
 The messages are read whole (ldapwire's BER helpers) on an asyncio loop of
 the proxy's own thread; close() drops every connection.
@@ -54,28 +58,31 @@ def _control_oids(controls):
     return {next(_elements(ctrl))[1] for _, ctrl in _elements(body)}
 
 
-class StripProxy:
-    """Forwards 127.0.0.1:port to host:389 with StartTLS (CA ca, name
-    server_hostname). While `strip` is true, the attribute `attr` goes
-    from every entry answering a search that carried `control`.
-    `searches` counts such searches, `stripped` the attributes removed,
-    `entries` holds the DNs of their entries, in order."""
+class WatchProxy:
+    """Forwards 127.0.0.1:(a free port) to host:port, with StartTLS when
+    ca is given (server_hostname: the name its certificate holds). While
+    `damage` is true, every entry answering a search that carried
+    `control` goes through self.entry(). `searches` counts such searches,
+    `damaged` what entry() changed, `entries` holds the DNs of their
+    entries, in order."""
 
-    def __init__(self, host, ca, server_hostname, control, attr):
+    def __init__(self, host, port, control, ca=None, server_hostname=None):
         self.host = host
+        self.upstream_port = port
         self.server_hostname = server_hostname
         self.control = control.encode()
-        self.attr = attr.lower().encode()
-        self.strip = True
+        self.damage = True
         self.searches = 0
-        self.stripped = 0
+        self.damaged = 0
         self.entries = []
         self._entry_seen = threading.Condition()
         self.errors = []
-        self.ctx = ssl.create_default_context(cafile=ca)
-        # Samba's own CA is not what Python 3.13's default strict X.509
-        # checks want (libldap, the plugin's client, accepts it)
-        self.ctx.verify_flags &= ~ssl.VERIFY_X509_STRICT
+        self.ctx = None
+        if ca is not None:
+            self.ctx = ssl.create_default_context(cafile=ca)
+            # Samba's own CA is not what Python 3.13's default strict
+            # X.509 checks want (libldap, the plugin's client, takes it)
+            self.ctx.verify_flags &= ~ssl.VERIFY_X509_STRICT
         self._writers = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever,
@@ -92,9 +99,12 @@ class StripProxy:
     def _call(self, coro):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(30)
 
-    async def _starttls(self):
-        reader, writer = await asyncio.open_connection(self.host, 389)
+    async def _connect(self):
+        reader, writer = await asyncio.open_connection(self.host,
+                                                       self.upstream_port)
         self._writers.add(writer)
+        if self.ctx is None:
+            return reader, writer
         # ExtendedRequest ::= [APPLICATION 23] { requestName [0] }
         writer.write(message(1, tlv(0x77, tlv(0x80, STARTTLS_OID))))
         _, op_tag, op, _ = _parts(await _read_message(reader))
@@ -122,16 +132,16 @@ class StripProxy:
         with self._entry_seen:
             self.entries.append(name[1].decode())
             self._entry_seen.notify_all()
-        if not self.strip:
+        if not self.damage:
             return raw
-        kept = b""
-        for _, attr in _elements(attrs[1]):
-            if next(_elements(attr))[1].lower() == self.attr:
-                self.stripped += 1
-            else:
-                kept += tlv(0x30, attr)
+        attrs, controls = self.entry(attrs[1], controls)
         return tlv(0x30, msgid + tlv(SEARCH_ENTRY, tlv(*name) +
-                                     tlv(0x30, kept)) + controls)
+                                     tlv(0x30, attrs)) + controls)
+
+    def entry(self, attrs, controls):
+        """(attributes, controls) of an entry to send instead: the content
+        of its PartialAttributeList, its message's controls element."""
+        raise NotImplementedError
 
     def wait_entry(self, dn, timeout=10.0):
         """Waits until an entry named dn has answered a watched search;
@@ -154,7 +164,7 @@ class StripProxy:
     async def _serve(self, creader, cwriter):
         self._writers.add(cwriter)
         try:
-            sreader, swriter = await self._starttls()
+            sreader, swriter = await self._connect()
         except (OSError, RuntimeError, ssl.SSLError) as e:
             self.errors.append(repr(e))
             cwriter.close()
@@ -190,3 +200,55 @@ class StripProxy:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop.close()
+
+
+class StripProxy(WatchProxy):
+    """Removes the attribute `attr` from the watched entries."""
+
+    def __init__(self, host, port, control, attr, **kw):
+        super().__init__(host, port, control, **kw)
+        self.attr = attr.lower().encode()
+
+    def entry(self, attrs, controls):
+        kept = b""
+        for _, attr in _elements(attrs):
+            if next(_elements(attr))[1].lower() == self.attr:
+                self.damaged += 1
+            else:
+                kept += tlv(0x30, attr)
+        return kept, controls
+
+
+SYNC_STATE_OID = b"1.3.6.1.4.1.4203.1.9.1.2"
+
+
+class SyncStateProxy(WatchProxy):
+    """mode "uuid": the entryUUID of the watched entries' syncStateValue
+    loses its last byte; mode "control": the control goes."""
+
+    def __init__(self, host, port, control, mode, **kw):
+        super().__init__(host, port, control, **kw)
+        self.mode = mode
+
+    def _control(self, ctrl):
+        (_, oid), *rest = _elements(ctrl)
+        if oid != SYNC_STATE_OID:
+            return tlv(0x30, ctrl)
+        self.damaged += 1
+        if self.mode == "control":
+            return b""
+        # criticality BOOLEAN (optional), controlValue: syncStateValue
+        # { state, entryUUID, cookie OPTIONAL }
+        *crit, (_, value) = rest
+        state, (tag, uuid), *more = _elements(split(value)[1])
+        value = tlv(0x30, tlv(*state) + tlv(tag, uuid[:-1]) +
+                    b"".join(tlv(*m) for m in more))
+        return tlv(0x30, tlv(0x04, oid) +
+                   b"".join(tlv(*c) for c in crit) + tlv(0x04, value))
+
+    def entry(self, attrs, controls):
+        if not controls or controls[0] != CONTROLS:
+            return attrs, controls
+        kept = b"".join(self._control(ctrl)
+                        for _, ctrl in _elements(split(controls)[1]))
+        return attrs, tlv(CONTROLS, kept) if kept else b""

@@ -328,8 +328,6 @@ def test_smtp_auth_via_postfix():
                         modules=("back_mdb", "syncprov"),
                         db_conf="index entryCSN,entryUUID eq\n"
                                 "overlay syncprov\n")
-        if uris_for is not None:
-            extra = dict(extra or {}, uris=uris_for(ldap))
         _, dc, pf = mgsetup.postfix_setup(
             sb, openldap_tree, ldap=ldap, dovecot_settings=CACHE,
             settings_over={"recipient_profile": "openldap",

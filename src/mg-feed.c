@@ -350,8 +350,8 @@ static void mg_feed_entry(struct mg_feed *feed, LDAP *ld, LDAPMessage *msg)
 }
 
 /* syncInfoValue: newcookie, refreshDelete, refreshPresent or syncIdSet,
-   each with an optional cookie. */
-static void mg_feed_info(struct mg_feed *feed, BerElement *ber)
+   each with an optional cookie. Returns FALSE when it can't be read. */
+static bool mg_feed_info(struct mg_feed *feed, BerElement *ber)
 {
 	struct berval cookie;
 	ber_tag_t tag;
@@ -360,12 +360,13 @@ static void mg_feed_info(struct mg_feed *feed, BerElement *ber)
 
 	tag = ber_peek_tag(ber, &len);
 	if (tag == LDAP_TAG_SYNC_NEW_COOKIE) {
-		if (ber_scanf(ber, "m", &cookie) != LBER_ERROR)
-			mg_feed_set_cookie(feed, &cookie);
-		return;
+		if (ber_scanf(ber, "m", &cookie) == LBER_ERROR)
+			return FALSE;
+		mg_feed_set_cookie(feed, &cookie);
+		return TRUE;
 	}
 	if (ber_scanf(ber, "{") == LBER_ERROR)
-		return;
+		return FALSE;
 	if (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE &&
 	    ber_scanf(ber, "m", &cookie) != LBER_ERROR)
 		mg_feed_set_cookie(feed, &cookie);
@@ -383,8 +384,9 @@ static void mg_feed_info(struct mg_feed *feed, BerElement *ber)
 		mg_feed_changed(feed, "a set of entries changed");
 		break;
 	default:
-		break;
+		return FALSE;
 	}
+	return TRUE;
 }
 
 static void mg_feed_intermediate(struct mg_feed *feed, LDAP *ld,
@@ -395,12 +397,17 @@ static void mg_feed_intermediate(struct mg_feed *feed, LDAP *ld,
 	BerElement *ber;
 
 	if (ldap_parse_intermediate(ld, msg, &oid, &data, NULL, 0) !=
-	    LDAP_SUCCESS)
+	    LDAP_SUCCESS) {
+		/* it may have been a set of deleted entries */
+		mg_feed_changed(feed, "an intermediate message it can't read");
 		return;
-	if (oid != NULL && strcmp(oid, LDAP_SYNC_INFO) == 0 && data != NULL &&
-	    (ber = ber_init(data)) != NULL) {
-		mg_feed_info(feed, ber);
-		ber_free(ber, 1);
+	}
+	if (oid != NULL && strcmp(oid, LDAP_SYNC_INFO) == 0) {
+		ber = data == NULL ? NULL : ber_init(data);
+		if (ber == NULL || !mg_feed_info(feed, ber))
+			mg_feed_changed(feed, "a sync info message it can't read");
+		if (ber != NULL)
+			ber_free(ber, 1);
 	}
 	ldap_memfree(oid);
 	ber_bvfree(data);

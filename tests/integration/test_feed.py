@@ -20,6 +20,7 @@ import mgsetup
 from fixtures import openldap_tree, ssha
 from sandbox import AuthDB, Sandbox
 from sandbox.ldapproxy import SyncStateProxy
+from sandbox.ldapwire import tlv
 
 pytestmark = pytest.mark.plugin
 
@@ -36,6 +37,7 @@ PLAIN = openldap_tree.EXPECTED["ol-plain"]
 FRESH_WITHIN = 1.0
 FEEDS = ["syncrepl", "no"]
 SYNC_OID = "1.3.6.1.4.1.4203.1.9.1.1"
+SYNC_INFO_OID = b"1.3.6.1.4.1.4203.1.9.1.4"
 # what the feed logs for a change it can't place, by the proxy's damage
 UNSURE = {"uuid": f"change feed: modify {ALICE.dn} (no readable entryUUID "
                   "or objectGUID): ",
@@ -412,6 +414,41 @@ def test_change_it_cannot_place_empties_the_cache(setup, damage):
         proxy = proxies[0]
         assert proxy.searches == 1, proxy.errors
         check_unplaced_change(ldap, dc, proxy, damage)
+    finally:
+        for proxy in proxies:
+            proxy.close()
+
+
+def test_sync_info_it_cannot_read_empties_the_cache(setup):
+    """A syncInfo message the feed can't read (here a choice RFC 4533 does
+    not define) may have been a set of deleted entries: in the persist
+    phase the whole cache goes, and the feed goes on."""
+    proxies = []
+
+    def through_proxy(ldap):
+        proxies.append(SyncStateProxy("127.0.0.1", ldap.port, SYNC_OID,
+                                      "uuid"))
+        proxies[-1].damage = False
+        return proxies[-1].uri
+    try:
+        ldap, dc = setup("syncrepl", uris_for=through_proxy)
+        assert gets_in(dc, ALICE.login, ALICE.password) == IN
+        assert gets_in(dc, ALICE.login, ALICE.password) == IN
+        mark = dc.log_mark()
+        # IntermediateResponse { responseName [0], responseValue [1] }
+        proxies[0].inject(tlv(0x79, tlv(0x80, SYNC_INFO_OID) +
+                              tlv(0x81, tlv(0xa5, b""))))
+        unsure = "change feed: a sync info message it can't read: "
+        log = dc.log_since(mark, wait_for=unsure)
+        assert re.search(re.escape(unsure) + r"[1-9][0-9]* cache entries "
+                         r"flushed", log), log[-3000:]
+        assert log.count(unsure) == 1
+        assert "change feed: down" not in log, log[-3000:]
+        modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\nreplace: "
+                     f"userPassword\nuserPassword: {ssha('New-6')}\n")
+        got, started = logins_after(dc, ALICE.login, ALICE.password,
+                                    time.monotonic())
+        assert got == OUT, f"stale at {started:.2f} s: {got}"
     finally:
         for proxy in proxies:
             proxy.close()

@@ -84,6 +84,8 @@ class WatchProxy:
             # X.509 checks want (libldap, the plugin's client, takes it)
             self.ctx.verify_flags &= ~ssl.VERIFY_X509_STRICT
         self._writers = set()
+        # (client's writer, messageIDs of its watched searches)
+        self._streams = []
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever,
                                         daemon=True)
@@ -143,6 +145,16 @@ class WatchProxy:
         of its PartialAttributeList, its message's controls element."""
         raise NotImplementedError
 
+    def inject(self, op):
+        """Sends op (a protocolOp element) to every client as an answer
+        to its watched searches."""
+        async def send():
+            for writer, watched in self._streams:
+                for msgid in list(watched):
+                    writer.write(tlv(0x30, msgid + op))
+                await writer.drain()
+        self._call(send())
+
     def wait_entry(self, dn, timeout=10.0):
         """Waits until an entry named dn has answered a watched search;
         False on timeout."""
@@ -171,6 +183,7 @@ class WatchProxy:
             return
         # the messageIDs of the searches whose entries are rewritten
         watched = set()
+        self._streams.append((cwriter, watched))
         up = asyncio.ensure_future(
             self._pump(creader, swriter, self._forward_up, watched))
         down = asyncio.ensure_future(

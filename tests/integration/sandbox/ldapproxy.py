@@ -8,7 +8,8 @@ encrypted (a Samba DC): the client speaks plain LDAP to the proxy, the
 proxy StartTLS to the server, and it removes one attribute (objectGUID)
 from the entries of AD's notification search. SyncStateProxy stands in
 front of slapd and damages the syncStateValue control of the entries of an
-RFC 4533 sync search: a 15-byte entryUUID, or no control at all.
+RFC 4533 sync search: a 15-byte entryUUID, or no control at all; inject()
+sends a message of the test's own on a watched search.
 
 The messages are read whole (ldapwire's BER helpers) on an asyncio loop of
 the proxy's own thread; close() drops every connection.

@@ -272,8 +272,8 @@ def test_iteration_in_pages_past_max_page_size(sam):
     listed = out.split()
     assert len(listed) == len(set(listed))
     assert set(listed) == ITERATED
-    assert (f"paged search (page size {MAX_PAGE_SIZE})"
-            in sam.log_since(mark))
+    paged = f"paged search (page size {MAX_PAGE_SIZE})"
+    assert paged in sam.log_since(mark, wait_for=paged)
 
 
 def test_iteration_without_disabled_accounts(dc):

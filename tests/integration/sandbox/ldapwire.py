@@ -1,7 +1,7 @@
 """Just enough LDAPv3 on the wire for the test servers that play a
-directory gone wrong (fakeldap.py, stall.py, ldapproxy.py): BER elements, reading one
-LDAPMessage, a result message, and a loopback TCP listener that serves
-each connection on a thread of its own until it is closed.
+directory gone wrong (fakeldap.py, stall.py, ldapproxy.py): BER elements,
+reading one LDAPMessage, a result message, and a loopback TCP listener that
+serves each connection on a thread of its own until it is closed.
 """
 
 import socket

@@ -54,6 +54,8 @@ struct mg_feed {
 	   answered within the other half, or the connection is dropped */
 	struct timeout *to_ping;
 	pool_t ping_pool;
+	/* a refresh still under way after change_feed_timeout: said */
+	struct timeout *to_refresh;
 
 	/* the stream under way: its request lives in this pool, the
 	   control it was sent with is libldap's */
@@ -151,6 +153,7 @@ static void mg_feed_restart_timeout(struct mg_feed *feed)
 static void mg_feed_down(struct mg_feed *feed, const char *error)
 {
 	timeout_remove(&feed->to_ping);
+	timeout_remove(&feed->to_refresh);
 	mg_feed_flush(feed, "down");
 	if (!feed->down_logged) {
 		e_error(feed->event, "down, auth cache flushed; answers now "
@@ -172,6 +175,7 @@ static void mg_feed_refresh_done(struct mg_feed *feed)
 {
 	if (feed->state != MG_FEED_REFRESHING)
 		return;
+	timeout_remove(&feed->to_refresh);
 	mg_feed_flush(feed, "refresh done");
 	feed->state = MG_FEED_PERSISTING;
 	if (feed->down_logged) {
@@ -516,6 +520,18 @@ static void mg_feed_ping(struct mg_feed *feed)
 		       mg_feed_ping_end, feed);
 }
 
+/* A server that holds the stream and answers the pings but never ends
+   the refresh keeps the feed from running: not silently. Until then the
+   answers expire by auth_cache_ttl, as while the feed is down. */
+static void mg_feed_refresh_slow(struct mg_feed *feed)
+{
+	timeout_remove(&feed->to_refresh);
+	e_warning(feed->event, "refresh not done after %u ms "
+		  "(change_feed_timeout): until it is, changes don't reach "
+		  "the auth cache and answers expire by auth_cache_ttl",
+		  feed->db->config->change_feed_timeout_msecs);
+}
+
 /* Either stream sends nothing while the directory is quiet: the pings
    tell a quiet server from a silent one. */
 static void mg_feed_ping_start(struct mg_feed *feed)
@@ -524,6 +540,11 @@ static void mg_feed_ping_start(struct mg_feed *feed)
 		feed->to_ping = timeout_add(
 			feed->db->config->change_feed_timeout_msecs / 2,
 			mg_feed_ping, feed);
+	}
+	if (feed->state == MG_FEED_REFRESHING && feed->to_refresh == NULL) {
+		feed->to_refresh = timeout_add(
+			feed->db->config->change_feed_timeout_msecs,
+			mg_feed_refresh_slow, feed);
 	}
 }
 
@@ -800,6 +821,7 @@ void mg_feed_deinit(struct mg_feed **_feed)
 	feed->deinitializing = TRUE;
 	timeout_remove(&feed->to);
 	timeout_remove(&feed->to_ping);
+	timeout_remove(&feed->to_refresh);
 	/* ends the stream, whose callback frees what it held */
 	mg_ldap_deinit(&feed->ldap);
 	mg_feed_ad_deinit(&feed->ad);

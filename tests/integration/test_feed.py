@@ -19,7 +19,7 @@ import pytest
 import mgsetup
 from fixtures import openldap_tree, ssha
 from sandbox import AuthDB, Sandbox
-from sandbox.ldapproxy import SyncStateProxy
+from sandbox.ldapproxy import HoldRefreshProxy, SyncStateProxy
 from sandbox.ldapwire import tlv
 
 pytestmark = pytest.mark.plugin
@@ -53,10 +53,10 @@ def setup():
     sandboxes = []
 
     def build(change_feed, pass_filter=FILTER, extra=None, masters=None,
-              uris_for=None):
+              uris_for=None, running=True):
         """masters: a passwd-file text for a master passdb before the
         plugin's (logins "user*master"). uris_for(slapd): the plugin's
-        uris (default: slapd's)."""
+        uris (default: slapd's). running: wait for the feed to run."""
         sb = Sandbox(prefix="mgf")
         sandboxes.append(sb)
         ldap = sb.slapd(suffix=openldap_tree.SUFFIX, ldif=openldap_tree.ldif(),
@@ -77,7 +77,7 @@ def setup():
             dc.auth_dbs.insert(0, AuthDB("passdb", "passwd-file", path,
                                          master="yes", **{"pass": "yes"}))
         dc.start()
-        if change_feed != "no":
+        if change_feed != "no" and running:
             assert dc.wait_log("change feed: running"), \
                 dc.log_text()[-2000:]
         return ldap, dc
@@ -449,6 +449,33 @@ def test_sync_info_it_cannot_read_empties_the_cache(setup):
         got, started = logins_after(dc, ALICE.login, ALICE.password,
                                     time.monotonic())
         assert got == OUT, f"stale at {started:.2f} s: {got}"
+    finally:
+        for proxy in proxies:
+            proxy.close()
+
+
+def test_refresh_that_never_ends_is_said(setup):
+    """A server that holds the sync search open but never ends its
+    refresh (the proxy drops its syncInfo messages): the feed never
+    runs, and says so after change_feed_timeout, once, instead of
+    leaving answers to a feed that isn't there without a word."""
+    proxies = []
+
+    def through_proxy(ldap):
+        proxies.append(HoldRefreshProxy("127.0.0.1", ldap.port, SYNC_OID))
+        return proxies[-1].uri
+    slow = "change feed: refresh not done after 2000 ms (change_feed_timeout)"
+    try:
+        ldap, dc = setup("syncrepl", uris_for=through_proxy, running=False,
+                         extra={"change_feed_timeout": "2s"})
+        log = dc.log_text(wait_for=slow)
+        assert slow in log, log[-3000:]
+        assert proxies[0].searches == 1 and proxies[0].damaged >= 1, \
+            (proxies[0].searches, proxies[0].damaged, proxies[0].errors)
+        assert "change feed: running" not in log, log[-3000:]
+        assert log.count(slow) == 1, log[-3000:]
+        # the mailbox still answers, by the cache's TTL meanwhile
+        assert gets_in(dc, ALICE.login, ALICE.password) == IN
     finally:
         for proxy in proxies:
             proxy.close()

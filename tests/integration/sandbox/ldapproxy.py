@@ -9,7 +9,8 @@ proxy StartTLS to the server, and it removes one attribute (objectGUID)
 from the entries of AD's notification search. SyncStateProxy stands in
 front of slapd and damages the syncStateValue control of the entries of an
 RFC 4533 sync search: a 15-byte entryUUID, or no control at all; inject()
-sends a message of the test's own on a watched search.
+sends a message of the test's own on a watched search. HoldRefreshProxy
+drops a sync search's syncInfo messages, so its refresh never ends.
 
 The messages are read whole (ldapwire's BER helpers) on an asyncio loop of
 the proxy's own thread; close() drops every connection.
@@ -23,6 +24,7 @@ from .ldapwire import message, split, tlv
 
 STARTTLS_OID = b"1.3.6.1.4.1.1466.20037"
 SEARCH_REQUEST, SEARCH_ENTRY, SEARCH_DONE = 0x63, 0x64, 0x65
+INTERMEDIATE = 0x79
 CONTROLS = 0xa0
 
 
@@ -266,3 +268,22 @@ class SyncStateProxy(WatchProxy):
         kept = b"".join(self._control(ctrl)
                         for _, ctrl in _elements(split(controls)[1]))
         return attrs, tlv(CONTROLS, kept) if kept else b""
+
+
+class HoldRefreshProxy(WatchProxy):
+    """Drops every IntermediateResponse answering a watched search (a
+    sync search's syncInfo messages, its refreshDone among them): the
+    stream stays open and every entry passes, but the refresh never
+    ends."""
+
+    def __init__(self, host, port, control, **kw):
+        super().__init__(host, port, control, **kw)
+        self.damage = False     # the entries pass as they came
+
+    def _rewrite(self, raw, watched):
+        msgid, op_tag, _, _ = _parts(raw)
+        if op_tag == INTERMEDIATE and msgid in watched:
+            self.damaged += 1
+            return b""
+        return super()._rewrite(raw, watched)
+

@@ -498,8 +498,9 @@ static void mg_feed_ping_end(enum mg_ldap_result result,
 		e_debug(feed->event, "ping failed: %s", error);
 }
 
-/* A search on the feed's connection that finds nothing: the rootDSE
-   under a filter it can't match. */
+/* A search on the feed's connection that finds nothing: base under a
+   filter it can't match (not the rootDSE: AD returns that whatever the
+   filter, an entry without a DN the reader refuses). */
 static void mg_feed_ping(struct mg_feed *feed)
 {
 	static const char *const attrs[] = { LDAP_NO_ATTRS, NULL };
@@ -510,7 +511,7 @@ static void mg_feed_ping(struct mg_feed *feed)
 		return;
 	}
 	i_zero(&search);
-	search.base = "";
+	search.base = feed->db->config->base;
 	search.scope = LDAP_SCOPE_BASE;
 	search.filter = "(!(objectClass=*))";
 	search.attrs = attrs;

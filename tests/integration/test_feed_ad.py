@@ -427,6 +427,17 @@ def test_change_without_objectguid_empties_the_cache(dc, proxied, kind,
         assert log.count(flushed) == 1, log[-3000:]
 
 
+def test_probes_are_answered(guards):
+    """The feed's probe (every half change_feed_timeout, so a dozen times
+    by now) gets the empty answer it asks for: a DC answers a search of
+    its rootDSE with the rootDSE whatever the filter, an entry without a
+    DN, which made every probe count as failed."""
+    log = guards["ad-notify"].log_text()
+    assert "change feed: running" in log
+    assert "ping failed" not in log, \
+        [line for line in log.splitlines() if "ping failed" in line][:3]
+
+
 def test_connection_cut_flushes_logs_once_and_resumes(dc, guards):
     """The feed's connection is cut under it (ss -K: every client
     connection to the DC, the lookups' too, which open again)."""

@@ -125,6 +125,19 @@ def logins_after(dc, login, password, written, fresh=OUT):
             return got, started
 
 
+def set_password(ldap, entry, password):
+    modify(ldap, f"dn: {entry.dn}\nchangetype: modify\nreplace: "
+                 f"userPassword\nuserPassword: {ssha(password)}\n")
+
+
+def old_password_fails(dc, entry, after=""):
+    """Right after a password change: the old one stops working within
+    FRESH_WITHIN, on every path."""
+    got, started = logins_after(dc, entry.login, entry.password,
+                                time.monotonic())
+    assert got == OUT, f"stale at {started:.2f} s{after}: {got}"
+
+
 def check_change(setup, feed, login, password, change, before=IN,
                  after=OUT, masters=None):
     ldap, dc = setup(feed, masters=masters)
@@ -146,8 +159,7 @@ def check_change(setup, feed, login, password, change, before=IN,
 @pytest.mark.parametrize("feed", FEEDS + ["auto"])
 def test_password_change(setup, feed):
     def change(ldap):
-        modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\n"
-                     f"replace: userPassword\nuserPassword: {ssha('New-1')}\n")
+        set_password(ldap, ALICE, "New-1")
     check_change(setup, feed, ALICE.login, ALICE.password, change)
 
 
@@ -271,11 +283,8 @@ def test_change_removes_only_its_entry(setup, pass_filter):
     searched = {login: searches_for(ldap, login)
                 for login in (BOB.login, STRANGER)}
     assert all(searched.values()), searched
-    modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\n"
-                 f"replace: userPassword\nuserPassword: {ssha('New-3')}\n")
-    got, started = logins_after(dc, ALICE.login, ALICE.password,
-                                time.monotonic())
-    assert got == OUT, f"stale at {started:.2f} s: {got}"
+    set_password(ldap, ALICE, "New-3")
+    old_password_fails(dc, ALICE)
     assert gets_in(dc, BOB.login, BOB.password) == IN
     assert gets_in(dc, STRANGER, "Stranger-1") == OUT
     now = {login: searches_for(ldap, login) for login in searched}
@@ -387,11 +396,8 @@ def test_silent_server(setup):
     assert text, dc.log_since(mark)[-3000:]
     assert text.count("change feed: down, auth cache flushed") == 1
     assert gets_in(dc, ALICE.login, ALICE.password) == IN
-    modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\n"
-                 f"replace: userPassword\nuserPassword: {ssha('New-4')}\n")
-    got, started = logins_after(dc, ALICE.login, ALICE.password,
-                                time.monotonic())
-    assert got == OUT, f"stale at {started:.2f} s after the return: {got}"
+    set_password(ldap, ALICE, "New-4")
+    old_password_fails(dc, ALICE, " after the return")
 
 
 @pytest.mark.parametrize("damage", ["uuid", "control", "none"])
@@ -444,11 +450,8 @@ def test_sync_info_it_cannot_read_empties_the_cache(setup):
                          r"flushed", log), log[-3000:]
         assert log.count(unsure) == 1
         assert "change feed: down" not in log, log[-3000:]
-        modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\nreplace: "
-                     f"userPassword\nuserPassword: {ssha('New-6')}\n")
-        got, started = logins_after(dc, ALICE.login, ALICE.password,
-                                    time.monotonic())
-        assert got == OUT, f"stale at {started:.2f} s: {got}"
+        set_password(ldap, ALICE, "New-6")
+        old_password_fails(dc, ALICE)
     finally:
         for proxy in proxies:
             proxy.close()
@@ -486,11 +489,8 @@ def check_unplaced_change(ldap, dc, proxy, damage):
     assert gets_in(dc, ALICE.login, ALICE.password) == IN
     assert gets_in(dc, ALICE.login, ALICE.password) == IN
     mark = dc.log_mark()
-    modify(ldap, f"dn: {ALICE.dn}\nchangetype: modify\nreplace: "
-                 f"userPassword\nuserPassword: {ssha('New-5')}\n")
-    got, started = logins_after(dc, ALICE.login, ALICE.password,
-                                time.monotonic())
-    assert got == OUT, f"stale at {started:.2f} s: {got}"
+    set_password(ldap, ALICE, "New-5")
+    old_password_fails(dc, ALICE)
     assert gets_in(dc, ALICE.login, ALICE.password) == OUT
     assert proxy.wait_entry(ALICE.dn)
     if damage == "none":

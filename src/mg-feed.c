@@ -533,19 +533,20 @@ static void mg_feed_refresh_slow(struct mg_feed *feed)
 		  feed->db->config->change_feed_timeout_msecs);
 }
 
-/* Either stream sends nothing while the directory is quiet: the pings
-   tell a quiet server from a silent one. */
-static void mg_feed_ping_start(struct mg_feed *feed)
+/* A stream has started: either sends nothing while the directory is
+   quiet, so the pings tell a quiet server from a silent one; and its
+   refresh is watched. */
+static void mg_feed_watch_start(struct mg_feed *feed)
 {
-	if (feed->state == MG_FEED_REFRESHING && feed->to_ping == NULL) {
-		feed->to_ping = timeout_add(
-			feed->db->config->change_feed_timeout_msecs / 2,
-			mg_feed_ping, feed);
-	}
-	if (feed->state == MG_FEED_REFRESHING && feed->to_refresh == NULL) {
-		feed->to_refresh = timeout_add(
-			feed->db->config->change_feed_timeout_msecs,
-			mg_feed_refresh_slow, feed);
+	unsigned int msecs = feed->db->config->change_feed_timeout_msecs;
+
+	if (feed->state != MG_FEED_REFRESHING)
+		return;
+	if (feed->to_ping == NULL)
+		feed->to_ping = timeout_add(msecs / 2, mg_feed_ping, feed);
+	if (feed->to_refresh == NULL) {
+		feed->to_refresh = timeout_add(msecs, mg_feed_refresh_slow,
+					       feed);
 	}
 }
 
@@ -571,7 +572,7 @@ static void mg_feed_stream_start(struct mg_feed *feed)
 	feed->stream_pool = pool_alloconly_create("mailbox_guard feed", 1024);
 	mg_ldap_stream(feed->ldap, feed->stream_pool, &search, mg_feed_msg,
 		       mg_feed_stream_end, feed);
-	mg_feed_ping_start(feed);
+	mg_feed_watch_start(feed);
 }
 
 /* AD's change notification (mg-feed-ad.c): its events do what the
@@ -620,7 +621,7 @@ static void mg_feed_ad_begin(struct mg_feed *feed)
 {
 	feed->state = MG_FEED_REFRESHING;
 	mg_feed_ad_start(feed->ad);
-	mg_feed_ping_start(feed);
+	mg_feed_watch_start(feed);
 }
 
 /* The rootDSE, read as a stream: its DN is empty, which the lookups'
